@@ -1,0 +1,57 @@
+# bpfkit developer entry points. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Cache base shared with scripts/deps.sh and the tools (overridable).
+BPFKIT_CACHE_DIR ?= /var/cache/bpfkit
+
+# Test files: every *.test.ts under test/unit and test/kernel, sorted so runs
+# are reproducible. Narrow with e.g. `make test TESTS=test/unit/x.test.ts`.
+TESTS ?=
+ALL_TEST_FILES  = $(shell find test/unit test/kernel -type f -name '*.test.ts' 2>/dev/null | LC_ALL=C sort)
+UNIT_TEST_FILES = $(shell find test/unit -type f -name '*.test.ts' 2>/dev/null | LC_ALL=C sort)
+TEST_FILES = $(or $(TESTS),$(ALL_TEST_FILES))
+UNIT_FILES = $(or $(TESTS),$(UNIT_TEST_FILES))
+
+NODE_TEST = node --import tsx --test --test-concurrency=1
+
+# `make run TOOL=execsnoop ARGS="-t"`; checked before deps runs.
+TOOL ?=
+ARGS ?=
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+  ifeq ($(strip $(TOOL)),)
+    $(error make run: set TOOL, e.g. make run TOOL=execsnoop ARGS="-t")
+  endif
+  ifeq ($(wildcard tools/$(TOOL).ts),)
+    $(error make run: no such tool: tools/$(TOOL).ts)
+  endif
+endif
+
+.PHONY: help deps test test-unit run typecheck clean-cache
+
+help: ## Show this help
+	@echo "Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+	  sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 16
+	@echo "Variables: TESTS=<files> (narrow test/test-unit), TOOL=<name> ARGS=\"...\" (run)"
+
+deps: ## Set up the machine: libbcc, npm packages, kernel headers, tracefs (root)
+	bash scripts/deps.sh
+
+test: deps ## Run unit + kernel tests (after deps); TESTS= narrows
+	@[ -n "$(strip $(TEST_FILES))" ] || { echo "make test: no *.test.ts under test/unit or test/kernel" >&2; exit 1; }
+	$(NODE_TEST) $(TEST_FILES)
+
+test-unit: ## Run unit tests only (no deps step)
+	@[ -n "$(strip $(UNIT_FILES))" ] || { echo "make test-unit: no *.test.ts under test/unit" >&2; exit 1; }
+	$(NODE_TEST) $(UNIT_FILES)
+
+run: deps ## Run a tool: make run TOOL=execsnoop ARGS="-t"
+	node --import tsx tools/$(TOOL).ts $(ARGS)
+
+typecheck: ## Type-check the whole tree (tsc --noEmit)
+	npx tsc -p tsconfig.json --noEmit
+
+clean-cache: ## Remove compiled-program cache (keeps kernel headers)
+	rm -rf -- "$(BPFKIT_CACHE_DIR)/compile"

@@ -1,0 +1,153 @@
+// Attaching loaded programs to kernel events, one function per attach kind. Each returns a Link
+// that knows how to undo itself in the order libbcc expects (close the perf event fd first, then
+// remove the probe event), so BPF.close() only has to walk its links.
+import fs from 'node:fs';
+import koffi from 'koffi';
+import { libbcc } from './ffi/libbcc.ts';
+import { libc } from './ffi/libc.ts';
+import { BpfError, ENOENT, EPERM, errnoName } from './errors.ts';
+import { onlineCpus, tracefsPath } from './kernel.ts';
+import { kprobesAvailable, tracepointExists } from './features.ts';
+
+export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc';
+
+export interface Link {
+  kind: LinkKind;
+  /** What it is attached to, as a user would name it: "sched:sched_process_exec", "do_sys_open", "/lib/libc.so.6:malloc". */
+  target: string;
+  /** The BPF function attached. */
+  fnName: string;
+  detach(): void;
+}
+
+function fail(kind: LinkKind, target: string, errno: number): never {
+  const what = `${kind} ${target}`;
+  if (errno === ENOENT) throw new BpfError('ATTACH_MISSING', `cannot attach ${what}: it does not exist on this kernel`, { errno });
+  if (errno === EPERM && process.geteuid?.() !== 0) throw new BpfError('NOT_ROOT', `cannot attach ${what}: must run as root`, { errno });
+  throw new BpfError('ATTACH', `cannot attach ${what}: ${errnoName(errno)}`, { errno });
+}
+
+export function attachTracepoint(progFd: number, fnName: string, tp: string): Link {
+  const [category, event] = splitTracepoint(tp);
+  if (!tracepointExists(category, event)) {
+    throw new BpfError('ATTACH_MISSING', `tracepoint ${tp} does not exist on this kernel (no ${tracefsPath() ?? 'tracefs'}/events/${category}/${event})`, { errno: ENOENT });
+  }
+  const bcc = libbcc();
+  const fd = bcc.attach_tracepoint(progFd, category, event) as number;
+  if (fd < 0) fail('tracepoint', tp, koffi.errno());
+  return {
+    kind: 'tracepoint', target: tp, fnName,
+    detach: () => { bcc.close_perf_event_fd(fd); bcc.detach_tracepoint(category, event); },
+  };
+}
+
+export function splitTracepoint(tp: string): [string, string] {
+  const m = /^([A-Za-z0-9_]+):([A-Za-z0-9_]+)$/.exec(tp);
+  if (!m) throw new BpfError('INVALID_ARGUMENT', `tracepoint must be "category:event", got ${JSON.stringify(tp)}`);
+  return [m[1], m[2]];
+}
+
+export function attachRawTracepoint(progFd: number, fnName: string, tp: string): Link {
+  if (!/^[A-Za-z0-9_]+$/.test(tp)) throw new BpfError('INVALID_ARGUMENT', `raw tracepoint name must be an identifier, got ${JSON.stringify(tp)}`);
+  const fd = libbcc().attach_raw_tracepoint(progFd, tp) as number;
+  if (fd < 0) fail('raw_tracepoint', tp, koffi.errno());
+  return { kind: 'raw_tracepoint', target: tp, fnName, detach: () => { libc.close(fd); } };
+}
+
+/** bcc's probe event names: "p_"/"r_" and the function, with characters tracefs rejects replaced. */
+function probeEventName(prefix: 'p' | 'r', target: string): string {
+  return `${prefix}_${target.replace(/[^A-Za-z0-9_]/g, '_')}_bpfkit_${process.pid}`;
+}
+
+export function attachKprobe(progFd: number, fnName: string, event: string, opts: { ret?: boolean; offset?: number; maxActive?: number } = {}): Link {
+  const kind: LinkKind = opts.ret ? 'kretprobe' : 'kprobe';
+  if (!kprobesAvailable()) {
+    throw new BpfError('NOT_SUPPORTED', `cannot attach ${kind} ${event}: this kernel has no kprobes (CONFIG_KPROBES is off); use a tracepoint`);
+  }
+  if (!/^[A-Za-z0-9_.]+$/.test(event)) throw new BpfError('INVALID_ARGUMENT', `kprobe function name ${JSON.stringify(event)} is not a symbol name`);
+  const bcc = libbcc();
+  const evName = probeEventName(opts.ret ? 'r' : 'p', event);
+  const fd = bcc.attach_kprobe(progFd, opts.ret ? 1 : 0, evName, event, opts.offset ?? 0, opts.maxActive ?? 0) as number;
+  if (fd < 0) fail(kind, event, koffi.errno() || ENOENT);
+  return {
+    kind, target: event, fnName,
+    detach: () => { bcc.close_perf_event_fd(fd); bcc.detach_kprobe(evName); },
+  };
+}
+
+export interface UprobeTarget {
+  /** A library name ("c") or a path to a binary or library. */
+  name: string;
+  /** A symbol in it; or give `addr`. */
+  sym?: string;
+  addr?: number | bigint;
+  symOffset?: number;
+  pid?: number;
+}
+
+/** Resolves a symbol in a binary or library to a file path and file offset, as bcc does. */
+export function resolveUprobe(target: UprobeTarget): { path: string; offset: bigint } {
+  const bcc = libbcc();
+  const sym: Record<string, unknown> = {};
+  const ret = bcc.resolve_symname(target.name, target.sym ?? null, BigInt(target.addr ?? 0), target.pid ?? -1, null, sym) as number;
+  if (ret < 0) {
+    throw new BpfError('ATTACH_MISSING', `cannot find ${target.sym ? `symbol ${target.sym} in ` : ''}${target.name}`);
+  }
+  const path = koffi.decode(sym.module, 'char', -1) as string;
+  bcc.procutils_free(sym.module);
+  return { path, offset: BigInt(sym.offset as number | bigint) + BigInt(target.symOffset ?? 0) };
+}
+
+export function attachUprobe(progFd: number, fnName: string, target: UprobeTarget, ret = false): Link {
+  const kind: LinkKind = ret ? 'uretprobe' : 'uprobe';
+  const { path, offset } = resolveUprobe(target);
+  if (!fs.existsSync(path)) throw new BpfError('ATTACH_MISSING', `${kind}: ${path} does not exist`);
+  const bcc = libbcc();
+  const label = `${path}:${target.sym ?? `0x${offset.toString(16)}`}`;
+  const evName = probeEventName(ret ? 'r' : 'p', `${path}_0x${offset.toString(16)}_${target.pid ?? -1}`);
+  const fd = bcc.attach_uprobe(progFd, ret ? 1 : 0, evName, path, offset, target.pid ?? -1, 0) as number;
+  if (fd < 0) fail(kind, label, koffi.errno());
+  return {
+    kind, target: label, fnName,
+    detach: () => { bcc.close_perf_event_fd(fd); bcc.detach_uprobe(evName); },
+  };
+}
+
+export interface PerfEventTarget {
+  /** PERF_TYPE_HARDWARE 0, PERF_TYPE_SOFTWARE 1, … */
+  evType: number;
+  evConfig: number;
+  samplePeriod?: number;
+  sampleFreq?: number;
+  pid?: number;
+  /** One CPU, or every online CPU when absent. */
+  cpu?: number;
+}
+
+export function attachPerfEvent(progFd: number, fnName: string, t: PerfEventTarget): Link {
+  if (!t.samplePeriod === !t.sampleFreq) throw new BpfError('INVALID_ARGUMENT', 'perf event needs exactly one of samplePeriod and sampleFreq');
+  const bcc = libbcc();
+  const fds: number[] = [];
+  const label = `type=${t.evType},config=${t.evConfig}`;
+  for (const cpu of t.cpu === undefined ? onlineCpus() : [t.cpu]) {
+    const fd = bcc.attach_perf_event(progFd, t.evType, t.evConfig, t.samplePeriod ?? 0, t.sampleFreq ?? 0, t.pid ?? -1, cpu, -1) as number;
+    if (fd < 0) {
+      const errno = koffi.errno();
+      for (const open of fds) bcc.close_perf_event_fd(open);
+      fail('perf_event', label, errno);
+    }
+    fds.push(fd);
+  }
+  return {
+    kind: 'perf_event', target: label, fnName,
+    detach: () => { for (const fd of fds) bcc.close_perf_event_fd(fd); },
+  };
+}
+
+export function attachKfunc(progFd: number, fnName: string, target: string): Link {
+  const attach = libbcc().attach_kfunc;
+  if (!attach) throw new BpfError('NOT_SUPPORTED', 'this libbcc has no bpf_attach_kfunc');
+  const fd = attach(progFd) as number;
+  if (fd < 0) fail('kfunc', target, koffi.errno());
+  return { kind: 'kfunc', target, fnName, detach: () => { libc.close(fd); } };
+}

@@ -1,0 +1,130 @@
+// What the running kernel offers, probed rather than guessed from its version: distributions
+// backport features and disable others (this VM's 6.18 has no kprobes, and refuses fentry with
+// EPERM). Probes go through libbpf with two-instruction programs, so they cost a millisecond and
+// never load LLVM. Results are cached for the life of the process.
+import fs from 'node:fs';
+import koffi from 'koffi';
+import { libbpf } from './ffi/libbpf.ts';
+import { libbcc } from './ffi/libbcc.ts';
+import { libc } from './ffi/libc.ts';
+import { ensureTracefs, isRoot, tracefsPath } from './kernel.ts';
+import { ENOENT } from './errors.ts';
+
+export const PROG_TYPE = {
+  KPROBE: 2, TRACEPOINT: 5, PERF_EVENT: 7, RAW_TRACEPOINT: 17, TRACING: 26, LSM: 29,
+} as const;
+export const ATTACH_TYPE = { TRACE_FENTRY: 24, TRACE_FEXIT: 25 } as const;
+export const MAP_TYPE = {
+  HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5, PERCPU_ARRAY: 6,
+  STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11,
+  QUEUE: 22, STACK: 23, RINGBUF: 27,
+} as const;
+
+const BTF_KIND_FUNC = 12;
+
+// r0 = 0; exit
+const RETURN_ZERO = Buffer.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+const cache = new Map<string, boolean>();
+function once(name: string, probe: () => boolean): boolean {
+  let result = cache.get(name);
+  if (result === undefined) {
+    try { result = probe(); } catch { result = false; }
+    cache.set(name, result);
+  }
+  return result;
+}
+
+/** struct bpf_prog_load_opts as libbpf 1.x lays it out, up to log_buf (sz = 104 is valid for 1.0 and later). */
+function progLoadOpts(expectedAttachType: number, attachBtfId: number): Buffer {
+  const opts = Buffer.alloc(104);
+  opts.writeBigUInt64LE(104n, 0);
+  opts.writeUInt32LE(expectedAttachType, 12);
+  opts.writeUInt32LE(attachBtfId, 32);
+  return opts;
+}
+
+function loadTrivial(progType: number, opts: Buffer | null = null): number {
+  return libbpf().prog_load(progType, 'bpfkit_probe', 'GPL', RETURN_ZERO, 2, opts) as number;
+}
+
+export function tracepointExists(category: string, event: string): boolean {
+  const root = tracefsPath() ?? (isRoot() ? ensureTracefs() : null);
+  return root !== null && fs.existsSync(`${root}/events/${category}/${event}`);
+}
+
+export function rawTracepointSupported(): boolean {
+  return once('raw_tracepoint', () => {
+    const fd = loadTrivial(PROG_TYPE.RAW_TRACEPOINT);
+    if (fd >= 0) libc.close(fd);
+    return fd >= 0;
+  });
+}
+
+/** kprobes exist when the kernel has the kprobe PMU or tracefs' kprobe_events (CONFIG_KPROBES). */
+export function kprobesAvailable(): boolean {
+  return once('kprobes', () => fs.existsSync('/sys/bus/event_source/devices/kprobe/type') ||
+    fs.existsSync(`${tracefsPath() ?? '/sys/kernel/tracing'}/kprobe_events`));
+}
+
+/**
+ * fentry/fexit need BTF, a JIT with trampolines and a kernel that allows them; loading alone can
+ * succeed where attaching fails, so the probe attaches a do-nothing program to a function every
+ * kernel has, and detaches at once.
+ */
+export function fentryUsable(): boolean {
+  return once('fentry', () => {
+    const bpf = libbpf();
+    const btf = bpf.btf_load_vmlinux();
+    if (!btf) return false;
+    const id = bpf.btf_find_by_name_kind(btf, 'vfs_read', BTF_KIND_FUNC) as number;
+    bpf.btf_free(btf);
+    if (id <= 0) return false;
+    const fd = loadTrivial(PROG_TYPE.TRACING, progLoadOpts(ATTACH_TYPE.TRACE_FENTRY, id));
+    if (fd < 0) return false;
+    const link = bpf.raw_tracepoint_open(null, fd) as number;
+    if (link >= 0) libc.close(link);
+    libc.close(fd);
+    return link >= 0;
+  });
+}
+
+export function ringBufferSupported(): boolean {
+  return once('ringbuf', () => {
+    const fd = libbpf().map_create(MAP_TYPE.RINGBUF, null, 0, 0, 4096, null) as number;
+    if (fd >= 0) libc.close(fd);
+    return fd >= 0;
+  });
+}
+
+/** Batch map operations need kernel 5.6+ and libbcc 0.24+; both are probed. */
+export function batchOpsSupported(): boolean {
+  return once('batch', () => {
+    if (!libbcc().lookup_batch) return false;
+    const fd = libbpf().map_create(MAP_TYPE.HASH, null, 4, 4, 1, null) as number;
+    if (fd < 0) return false;
+    const token = Buffer.alloc(8);
+    const count = [1];
+    const ret = libbpf().map_lookup_batch(fd, null, token, Buffer.alloc(4), Buffer.alloc(4), count, null) as number;
+    const errno = koffi.errno();
+    libc.close(fd);
+    return ret >= 0 || errno === ENOENT;
+  });
+}
+
+export function kernelBtfAvailable(): boolean {
+  return fs.existsSync('/sys/kernel/btf/vmlinux');
+}
+
+/** Everything at once, for `--explain` and bug reports. */
+export function probeFeatures(): Record<string, boolean> {
+  return {
+    tracefs: tracefsPath() !== null,
+    rawTracepoint: rawTracepointSupported(),
+    kprobes: kprobesAvailable(),
+    fentry: fentryUsable(),
+    ringBuffer: ringBufferSupported(),
+    batchMapOps: batchOpsSupported(),
+    kernelBtf: kernelBtfAvailable(),
+  };
+}

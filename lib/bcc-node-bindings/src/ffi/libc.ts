@@ -1,0 +1,22 @@
+// The few libc calls the binding needs that Node does not offer: memfd-backed capture of the
+// diagnostics libbcc prints on fd 1/2, and memcpy out of event buffers.
+import koffi from 'koffi';
+
+const lib = koffi.load('libc.so.6');
+
+export const libc = {
+  dup: lib.func('int dup(int fd)'),
+  dup2: lib.func('int dup2(int oldfd, int newfd)'),
+  close: lib.func('int close(int fd)'),
+  /** fflush(NULL): libbcc writes through C stdio, which buffers when fd 1 is not a terminal. */
+  fflush: lib.func('int fflush(void *stream)'),
+  memfd_create: lib.func('int memfd_create(const char *name, unsigned int flags)'),
+  /** memcpy from a C pointer (as koffi hands it to callbacks) into a Buffer. */
+  memcpy: lib.func('void *memcpy(void *dst, void *src, size_t n)'),
+  geteuid: lib.func('uint32_t geteuid(void)'),
+  strerror: lib.func('const char *strerror(int errnum)'),
+};
+
+export function errnoMessage(errno: number): string {
+  return libc.strerror(errno) as string;
+}

@@ -1,0 +1,23 @@
+// bcc-node-bindings: the TypeScript counterpart of bcc's Python `BPF` module.
+export { BPF, type BPFOptions, type LoadedFunction } from './bpf.ts';
+export { BpfError, isBpfError, type BpfErrorCode } from './errors.ts';
+export type { Link, LinkKind, UprobeTarget, PerfEventTarget } from './attach.ts';
+export {
+  Table, HashTable, ArrayTable, PerCpuTable, StackTraceTable, sumValues,
+  type TableInfo, type HistogramPrintOptions,
+} from './table.ts';
+export { PerfEventArray, type PerfBufferOptions } from './perf-buffer.ts';
+export { RingBufTable, type RingBufferOptions } from './ring-buffer.ts';
+export type { EventHandler, EventStreamOptions } from './event-stream.ts';
+export {
+  PROG_TYPE, MAP_TYPE, ATTACH_TYPE, tracepointExists, rawTracepointSupported, kprobesAvailable, fentryUsable,
+  ringBufferSupported, batchOpsSupported, kernelBtfAvailable, probeFeatures,
+} from './features.ts';
+export {
+  tracefsPath, ensureTracefs, findKernelHeaders, useKernelHeaders, headersMismatchNotice, possibleCpus,
+  onlineCpus, isRoot, requireRoot, type KernelHeaders,
+} from './kernel.ts';
+export * from './histogram.ts';
+export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
+export { closeAll } from './cleanup.ts';
+export { libbcc } from './ffi/libbcc.ts';
