@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BPF, BpfError, HashTable, PerCpuTable, ArrayTable, PerfEventArray, RingBufTable, kprobesAvailable, possibleCpus,
+  loadedProgramIds, programExists, kernelBtf,
 } from 'bcc-node-bindings';
-import { loadedProgramIds, programExists } from '../../lib/bcc-node-bindings/src/object-info.ts';
 import { workload } from '../helpers/workloads.ts';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
 
@@ -292,4 +292,32 @@ test('close() detaches and unloads every program, and is safe to call twice', as
   for (let i = 0; i < 100 && added.some(programExists); i++) await sleep(20);
   for (const id of added) assert.equal(programExists(id), false, `program ${id} still loaded`);
   assert.deepEqual(loadedProgramIds().filter((id) => !before.includes(id)), []);
+});
+
+test('offsets from the running kernel\'s BTF read the right parent PID, whatever headers compiled the program', async (t) => {
+  if (!needsBpf(t)) return;
+  const btf = kernelBtf();
+  const bpf = new BPF({
+    includeDirs: [path.resolve(import.meta.dirname, '../../bpf/include')],
+    cflags: [
+      `-DTASK_REAL_PARENT_OFFSET=${btf.offsetOf('task_struct', 'real_parent')}`,
+      `-DTASK_TGID_OFFSET=${btf.offsetOf('task_struct', 'tgid')}`,
+    ],
+    text: `
+      #include "bpfkit/task.h"
+      BPF_HASH(parent_of, u32, u32);
+      RAW_TRACEPOINT_PROBE(sys_enter) {
+        if (ctx->args[1] != ${syscallId}) return 0;
+        u32 pid = bpf_get_current_pid_tgid() >> 32;
+        u32 ppid = bpfkit_current_ppid();
+        parent_of.update(&pid, &ppid);
+        return 0;
+      }`,
+  });
+  try {
+    const pid = await run(workload('getppid'), ['1']);
+    assert.equal(bpf.table<HashTable<number, number>>('parent_of').get(pid), process.pid);
+  } finally {
+    bpf.close();
+  }
 });

@@ -2,9 +2,10 @@
 // exception, SIGINT, SIGTERM, SIGHUP, or a closed stdout (`tool | head`). Leaving probes behind
 // would keep programs loaded after the tool is gone.
 //
-// Signal handlers are installed once, with the first BPF object. A tool that installs its own
-// handler (to print a summary on Ctrl-C) keeps control: ours then only closes, and the tool
-// decides when to exit. With no other handler we close and exit as the signal would have.
+// Signal handlers are installed once, with the first BPF object. When the program has handlers of
+// its own (a tool that prints a summary on Ctrl-C) ours stand aside: the tool ends when it is
+// ready, and the exit hook still closes everything. With no other handler we close and exit as
+// the signal would have.
 import os from 'node:os';
 
 interface Closeable { close(): void }
@@ -32,16 +33,17 @@ function install(): void {
   process.on('exit', closeAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = () => {
+      if (process.listenerCount(signal) > 1) return;
       closeAll();
-      // Ours is the only handler: behave like the default action, after cleaning up.
-      if (process.listenerCount(signal) === 1) process.exit(128 + os.constants.signals[signal]);
+      process.exit(128 + os.constants.signals[signal]);
     };
     process.on(signal, handler);
   }
   // Node ignores SIGPIPE; a reader that went away shows up as EPIPE on stdout.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
     if (err.code !== 'EPIPE') throw err;
     closeAll();
-    if (process.stdout.listenerCount('error') === 1) process.exit(0);
+    process.exit(0);
   });
 }

@@ -129,11 +129,8 @@ const BUILTINS: Record<string, Layout> = {
   float: { kind: 'float', size: 4, cType: 'float' },
   double: { kind: 'float', size: 8, cType: 'double' },
   'long double': { kind: 'float', size: 16, cType: 'long double' },
-  // Not C builtins, but clang prints them when a C++-ish header sneaks in.
+  // A typedef in C, so never printed by bcc's C frontend; bcc's Python maps it anyway.
   wchar_t: int(4, true, 'wchar_t'),
-  char8_t: int(1, false, 'char8_t'),
-  char16_t: int(2, false, 'char16_t'),
-  char32_t: int(4, false, 'char32_t'),
 };
 
 // Perf/ring event fields are described by the type *as written* in the
@@ -199,7 +196,8 @@ function scalarFromName(name: string): Layout | undefined {
 function arrayOf(element: Layout, dims: number[]): Layout {
   let l = element;
   for (let i = dims.length - 1; i >= 0; i--) {
-    l = l.kind === 'int' && l.cType === 'char' ? { kind: 'chararray', length: dims[i] } : { kind: 'array', element: l, length: dims[i] };
+    const isChar = l.kind === 'int' && l.cType === 'char';
+    l = isChar ? { kind: 'chararray', length: dims[i] } : { kind: 'array', element: l, length: dims[i] };
   }
   return l;
 }
@@ -231,15 +229,17 @@ function buildRecord(name: string, kind: RecordKind, members: MemberSpec[]): Str
     const mAlign = layoutAlign(m.layout);
     const mSize = layoutSize(m.layout);
     if (m.bitWidth !== undefined) {
-      // SysV: a bitfield never straddles a unit of its declared type; a
-      // zero-width or unnamed one only moves the position.
+      // SysV: a bitfield never straddles a unit of its declared type. A
+      // zero-width one only aligns the position; an unnamed one takes its
+      // bits but adds no alignment to the struct.
       const unitBits = 8 * mAlign;
       const start = kind === 'union' ? 0 : bitPos;
       if (m.bitWidth === 0) {
         bitPos = alignUp(start, unitBits);
         continue;
       }
-      const pos = Math.floor(start / unitBits) === Math.floor((start + m.bitWidth - 1) / unitBits) ? start : alignUp(start, unitBits);
+      const fits = Math.floor(start / unitBits) === Math.floor((start + m.bitWidth - 1) / unitBits);
+      const pos = fits ? start : alignUp(start, unitBits);
       const unit = Math.floor(pos / unitBits) * mAlign;
       if (m.name !== '') {
         fields.push({ name: m.name, offset: unit, layout: m.layout, bitOffset: pos - unit * 8, bitWidth: m.bitWidth });
@@ -280,7 +280,8 @@ function descError(what: string, desc: Json): Error {
 }
 
 function isRecordDesc(d: Json): d is [string, Json[], ...Json[]] {
-  return Array.isArray(d) && typeof d[0] === 'string' && Array.isArray(d[1]) && (d.length === 2 || typeof d[2] === 'string');
+  if (!Array.isArray(d) || typeof d[0] !== 'string' || !Array.isArray(d[1])) return false;
+  return d.length === 2 || typeof d[2] === 'string';
 }
 
 function recordKind(d: Json[]): RecordKind {

@@ -1,0 +1,26 @@
+#!/usr/bin/env -S node --import tsx
+// bpfkit: one entry point for every tool. `bpfkit execsnoop -t` runs tools/execsnoop with "-t";
+// `bpfkit --list` shows what there is.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TOOLS } from '../lib/registry.ts';
+
+const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help';
+const [first] = process.argv.slice(2);
+
+if (first === '--list' || first === '-l') {
+  const width = Math.max(...Object.keys(TOOLS).map((name) => name.length));
+  for (const [name, description] of Object.entries(TOOLS)) process.stdout.write(`${name.padEnd(width)}  ${description}\n`);
+} else if (first === undefined || first === '-h' || first === '--help') {
+  process.stdout.write(`${USAGE}\n`);
+  if (first === undefined) process.exitCode = 2;
+} else if (!Object.hasOwn(TOOLS, first)) {
+  process.stderr.write(`bpfkit: no tool named ${JSON.stringify(first)} (bpfkit --list shows them)\n`);
+  process.exitCode = 2;
+} else {
+  // The tool reads its options from process.argv as if it had been run directly.
+  process.argv.splice(2, 1);
+  const here = fileURLToPath(import.meta.url);
+  const tool = path.join(path.dirname(here), '..', 'tools', `${first}${path.extname(here)}`);
+  await import(pathToFileURL(tool).href);
+}

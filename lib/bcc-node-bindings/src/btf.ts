@@ -1,0 +1,200 @@
+// The running kernel's own type information (/sys/kernel/btf/vmlinux), read in TypeScript.
+//
+// Why: libbcc compiles against whatever headers exist, and when they are not the running kernel's
+// (here: 6.12 headers, 6.18 kernel) `task->real_parent->tgid` compiles to the wrong offset and
+// silently reads garbage. BTF describes the running kernel exactly, so tools ask it for offsets at
+// start-up and hand them to the C program as numbers (-DTASK_REAL_PARENT=…), then read with
+// bpf_probe_read_kernel at those offsets. The format: a header, a type section of variable-length
+// records (ids count from 1), and a string section. See the kernel's Documentation/bpf/btf.rst.
+import fs from 'node:fs';
+import { BpfError } from './errors.ts';
+
+export const BTF_KIND = {
+  INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
+  RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18,
+  ENUM64: 19,
+} as const;
+
+export interface BtfMember {
+  name: string;
+  typeId: number;
+  /** Offset from the start of the enclosing struct, in bits. */
+  bitOffset: number;
+  /** Non-zero for bitfields. */
+  bitSize: number;
+}
+
+export interface FieldLocation {
+  /** Byte offset from the start of the outer struct. */
+  offset: number;
+  /** Size in bytes of the field's type (after typedefs and qualifiers). */
+  size: number;
+  /** The field's type kind after typedefs and qualifiers (BTF_KIND.PTR for pointers, …). */
+  kind: number;
+  bitSize: number;
+}
+
+const MAGIC = 0xeb9f;
+
+export class KernelBtf {
+  private readonly view: DataView;
+  private readonly typeStart: number;
+  private readonly strStart: number;
+  /** Byte position of each type record; index = type id. */
+  private readonly records: number[] = [0];
+  private readonly byName = new Map<string, number[]>();
+
+  static load(path = '/sys/kernel/btf/vmlinux'): KernelBtf {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(path);
+    } catch (err) {
+      throw new BpfError('NOT_SUPPORTED', `the kernel has no BTF at ${path} (CONFIG_DEBUG_INFO_BTF is off)`, { cause: err });
+    }
+    return new KernelBtf(data);
+  }
+
+  constructor(data: Buffer) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (this.view.getUint16(0, true) !== MAGIC) throw new BpfError('INVALID_ARGUMENT', 'not BTF data (bad magic)');
+    const hdrLen = this.view.getUint32(4, true);
+    this.typeStart = hdrLen + this.view.getUint32(8, true);
+    const typeLen = this.view.getUint32(12, true);
+    this.strStart = hdrLen + this.view.getUint32(16, true);
+    this.index(this.typeStart, this.typeStart + typeLen);
+  }
+
+  private index(from: number, to: number): void {
+    const v = this.view;
+    let at = from;
+    while (at < to) {
+      const id = this.records.length;
+      this.records.push(at);
+      const info = v.getUint32(at + 4, true);
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      if (kind === BTF_KIND.STRUCT || kind === BTF_KIND.UNION) {
+        const name = this.string(v.getUint32(at, true));
+        if (name) {
+          const ids = this.byName.get(name);
+          if (ids) ids.push(id); else this.byName.set(name, [id]);
+        }
+      }
+      at += 12 + this.extraSize(kind, vlen);
+    }
+  }
+
+  private extraSize(kind: number, vlen: number): number {
+    switch (kind) {
+      case BTF_KIND.INT: case BTF_KIND.VAR: case BTF_KIND.DECL_TAG: return 4;
+      case BTF_KIND.ARRAY: return 12;
+      case BTF_KIND.STRUCT: case BTF_KIND.UNION: case BTF_KIND.DATASEC: case BTF_KIND.ENUM64: return vlen * 12;
+      case BTF_KIND.ENUM: case BTF_KIND.FUNC_PROTO: return vlen * 8;
+      default: return 0;
+    }
+  }
+
+  private string(offset: number): string {
+    let end = this.strStart + offset;
+    while (this.view.getUint8(end) !== 0) end++;
+    return Buffer.from(this.view.buffer, this.view.byteOffset + this.strStart + offset, end - this.strStart - offset).toString('latin1');
+  }
+
+  kind(id: number): number {
+    return (this.view.getUint32(this.records[id] + 4, true) >>> 24) & 0x1f;
+  }
+
+  /** Follows typedefs and qualifiers to the type they name. */
+  resolve(id: number): number {
+    for (;;) {
+      const k = this.kind(id);
+      if (k !== BTF_KIND.TYPEDEF && k !== BTF_KIND.VOLATILE && k !== BTF_KIND.CONST &&
+          k !== BTF_KIND.RESTRICT && k !== BTF_KIND.TYPE_TAG) return id;
+      id = this.view.getUint32(this.records[id] + 8, true);
+    }
+  }
+
+  sizeOf(id: number): number {
+    const resolved = this.resolve(id);
+    const at = this.records[resolved];
+    switch (this.kind(resolved)) {
+      case BTF_KIND.PTR: return 8;
+      case BTF_KIND.ARRAY: return this.sizeOf(this.view.getUint32(at + 12, true)) * this.view.getUint32(at + 20, true);
+      default: return this.view.getUint32(at + 8, true);
+    }
+  }
+
+  /** A struct's (or union's) type id by name; the first definition when several exist. */
+  structId(name: string): number | undefined {
+    return this.byName.get(name)?.[0];
+  }
+
+  members(id: number): BtfMember[] {
+    const at = this.records[id];
+    const info = this.view.getUint32(at + 4, true);
+    const bitfields = info >>> 31 === 1;
+    const out: BtfMember[] = [];
+    for (let i = 0; i < (info & 0xffff); i++) {
+      const m = at + 12 + i * 12;
+      const raw = this.view.getUint32(m + 8, true);
+      out.push({
+        name: this.string(this.view.getUint32(m, true)),
+        typeId: this.view.getUint32(m + 4, true),
+        bitOffset: bitfields ? raw & 0xffffff : raw,
+        bitSize: bitfields ? raw >>> 24 : 0,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Where `field` is in `struct structName`, looking through anonymous struct and union members
+   * as C does. A dotted path ("__sk_common.skc_daddr") walks into embedded structs.
+   */
+  fieldLocation(structName: string, fieldPath: string): FieldLocation | undefined {
+    let id = this.structId(structName);
+    if (id === undefined) return undefined;
+    let offsetBits = 0;
+    let found: { member: BtfMember; bits: number } | undefined;
+    for (const name of fieldPath.split('.')) {
+      found = this.findMember(id, name);
+      if (!found) return undefined;
+      offsetBits += found.bits;
+      id = this.resolve(found.member.typeId);
+    }
+    if (!found) return undefined;
+    return { offset: offsetBits >>> 3, size: this.sizeOf(found.member.typeId), kind: this.kind(id), bitSize: found.member.bitSize };
+  }
+
+  private findMember(structId: number, name: string): { member: BtfMember; bits: number } | undefined {
+    for (const member of this.members(structId)) {
+      if (member.name === name) return { member, bits: member.bitOffset };
+      const inner = this.resolve(member.typeId);
+      const k = this.kind(inner);
+      if (member.name === '' && (k === BTF_KIND.STRUCT || k === BTF_KIND.UNION)) {
+        const deeper = this.findMember(inner, name);
+        if (deeper) return { member: deeper.member, bits: member.bitOffset + deeper.bits };
+      }
+    }
+    return undefined;
+  }
+
+  /** Byte offset of a field, or a NOT_SUPPORTED error naming what this kernel lacks. */
+  offsetOf(structName: string, fieldPath: string): number {
+    const loc = this.fieldLocation(structName, fieldPath);
+    if (!loc) throw new BpfError('NOT_SUPPORTED', `this kernel's BTF has no field ${fieldPath} in struct ${structName}`);
+    return loc.offset;
+  }
+
+  hasField(structName: string, fieldPath: string): boolean {
+    return this.fieldLocation(structName, fieldPath) !== undefined;
+  }
+}
+
+let vmlinux: KernelBtf | null = null;
+
+/** The running kernel's BTF, parsed once per process (about 5 MB; parsing takes tens of ms). */
+export function kernelBtf(): KernelBtf {
+  vmlinux ??= KernelBtf.load();
+  return vmlinux;
+}

@@ -1,0 +1,255 @@
+// Command-line conventions shared by every tool: bcc's short and long flags parsed with minimist,
+// every value typed and range-checked before anything else happens, unknown options refused,
+// and `-h/--help` laid out like argparse's (usage, options, examples) so bcc users feel at home.
+import fs from 'node:fs';
+import minimist from 'minimist';
+
+export type OptionType = 'boolean' | 'int' | 'number' | 'string';
+
+export interface OptionSpec {
+  long: string;
+  short?: string;
+  type: OptionType;
+  help: string;
+  metavar?: string;
+  default?: unknown;
+  /** Inclusive bounds for int and number options. */
+  min?: number;
+  max?: number;
+  /** Turns the parsed value into the final one, or throws UsageError. */
+  parse?: (value: never) => unknown;
+  /** Left out of --help (bcc hides --ebpf the same way). */
+  hidden?: boolean;
+}
+
+export interface PositionalSpec {
+  name: string;
+  type: 'int' | 'number';
+  help: string;
+  min?: number;
+  max?: number;
+}
+
+export interface ToolSpec {
+  name: string;
+  /** One line, shown by --help and `bpfkit --list`. */
+  description: string;
+  options: OptionSpec[];
+  positionals?: PositionalSpec[];
+  /** Collects everything after the first non-option (syscount's --exec CMD ARGS…). */
+  restAfter?: string;
+  examples: Array<[command: string, meaning: string]>;
+  /** Which toolkit-wide options apply (all tools get --json, --ebpf, --explain). */
+  chart?: boolean;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The options every tool has. */
+export const COMMON_OPTIONS: OptionSpec[] = [
+  { long: 'json', type: 'boolean', help: 'print one JSON object per line (events or intervals)' },
+  { long: 'explain', type: 'boolean', help: 'print what was loaded and attached (attach points and why, verifier and JIT sizes, maps) on stderr' },
+  { long: 'ebpf', type: 'boolean', help: 'print the BPF program and exit' },
+];
+
+export const CHART_OPTION: OptionSpec = {
+  long: 'chart', type: 'boolean', help: 'draw a live chart of the main series (plain text when piped)',
+};
+
+function allOptions(spec: ToolSpec): OptionSpec[] {
+  return [...spec.options, ...COMMON_OPTIONS, ...(spec.chart ? [CHART_OPTION] : [])];
+}
+
+function flagNames(o: OptionSpec): string {
+  return [o.short && `-${o.short}`, `--${o.long}`].filter(Boolean).join('/');
+}
+
+const INT = /^[+-]?\d+$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function convert(o: { type: OptionType | 'int' | 'number'; min?: number; max?: number }, raw: unknown, label: string): unknown {
+  if (o.type === 'boolean') return Boolean(raw);
+  if (Array.isArray(raw)) throw new UsageError(`${label} given more than once`);
+  const text = String(raw ?? '');
+  if (o.type === 'string') {
+    if (raw === true || raw === undefined || text === '') throw new UsageError(`${label} needs a value`);
+    return text;
+  }
+  const ok = o.type === 'int' ? INT.test(text) : NUMBER.test(text);
+  const value = Number(text);
+  const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` >= ${o.min}` : '';
+  const kind = o.type === 'int' ? 'an integer' : 'a number';
+  if (!ok || !Number.isFinite(value) || (o.type === 'int' && !Number.isSafeInteger(value)) ||
+      (o.min !== undefined && value < o.min) || (o.max !== undefined && value > o.max)) {
+    throw new UsageError(`${label}: expected ${kind}${range}, got ${JSON.stringify(raw === true ? '' : text)}`);
+  }
+  return value;
+}
+
+export type ParsedOptions = Record<string, unknown> & {
+  json: boolean; explain: boolean; ebpf: boolean; chart: boolean; help: boolean;
+  /** Positionals by name. */
+  _: string[];
+  /** restAfter collects here. */
+  rest: string[];
+};
+
+/** Parses argv against the spec; throws UsageError with one clear line on any problem. */
+export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
+  const options = allOptions(spec);
+  let rest: string[] = [];
+  let args = argv;
+  if (spec.restAfter) {
+    const at = argv.indexOf(`--${spec.restAfter}`);
+    if (at >= 0) {
+      rest = argv.slice(at + 1);
+      args = argv.slice(0, at);
+      if (rest.length === 0) throw new UsageError(`--${spec.restAfter} needs a command`);
+    }
+  }
+  const known = new Set<string>(['h', 'help', '_']);
+  const aliases: Record<string, string> = { h: 'help' };
+  const strings: string[] = [];
+  const booleans: string[] = ['help'];
+  for (const o of options) {
+    known.add(o.long);
+    if (o.short) { known.add(o.short); aliases[o.short] = o.long; }
+    (o.type === 'boolean' ? booleans : strings).push(o.long);
+  }
+  const rejected: string[] = [];
+  const parsed = minimist(args, {
+    string: strings, boolean: booleans, alias: aliases,
+    unknown: (arg) => {
+      if (/^-/.test(arg) && !NUMBER.test(arg)) { rejected.push(arg); return false; }
+      return true;
+    },
+  });
+  if (rejected.length) throw new UsageError(`unrecognized option ${rejected[0].split('=')[0]}`);
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new UsageError(`unrecognized option ${key.length === 1 ? '-' : '--'}${key}`);
+  }
+  const out: Record<string, unknown> = { help: Boolean(parsed.help), rest };
+  for (const o of options) {
+    const raw = parsed[o.long];
+    const given = o.type === 'boolean' ? raw === true : raw !== undefined && raw !== '' || hasFlag(args, o);
+    if (!given) { out[o.long] = o.type === 'boolean' ? Boolean(o.default) : o.default; continue; }
+    let value = convert(o, raw, `argument ${flagNames(o)}`);
+    if (o.parse) {
+      try { value = o.parse(value as never); } catch (err) {
+        throw err instanceof UsageError ? new UsageError(`argument ${flagNames(o)}: ${err.message}`) : err;
+      }
+    }
+    out[o.long] = value;
+  }
+  const positionals = parsed._.map(String);
+  const specs = spec.positionals ?? [];
+  if (positionals.length > specs.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[specs.length])}`);
+  specs.forEach((p, i) => {
+    out[p.name] = positionals[i] === undefined ? undefined : convert(p, positionals[i], `argument ${p.name}`);
+  });
+  out._ = positionals;
+  return out as ParsedOptions;
+}
+
+/** minimist leaves a string option given with no value as ''; that is an error, not absence. */
+function hasFlag(args: string[], o: OptionSpec): boolean {
+  return args.some((a) => a === `--${o.long}` || a.startsWith(`--${o.long}=`) || (o.short !== undefined && a === `-${o.short}`));
+}
+
+export function usageLine(spec: ToolSpec): string {
+  const parts = ['[-h]'];
+  for (const o of allOptions(spec)) {
+    if (o.hidden) continue;
+    const flag = o.short ? `-${o.short}` : `--${o.long}`;
+    parts.push(o.type === 'boolean' ? `[${flag}]` : `[${flag} ${o.metavar ?? o.long.toUpperCase().replace(/-/g, '_')}]`);
+  }
+  for (const p of spec.positionals ?? []) parts.push(`[${p.name}]`);
+  if (spec.restAfter) parts.push(`[--${spec.restAfter} COMMAND ...]`);
+  return `usage: ${spec.name} ${parts.join(' ')}`;
+}
+
+export function helpText(spec: ToolSpec): string {
+  const lines = [usageLine(spec), '', spec.description, ''];
+  if (spec.positionals?.length) {
+    lines.push('positional arguments:');
+    for (const p of spec.positionals) lines.push(formatHelpRow(`  ${p.name}`, p.help));
+    lines.push('');
+  }
+  lines.push('options:', formatHelpRow('  -h, --help', 'show this help message and exit'));
+  for (const o of allOptions(spec)) {
+    if (o.hidden) continue;
+    const metavar = o.type === 'boolean' ? '' : ` ${o.metavar ?? o.long.toUpperCase().replace(/-/g, '_')}`;
+    const flags = [o.short && `-${o.short}${metavar}`, `--${o.long}${metavar}`].filter(Boolean).join(', ');
+    lines.push(formatHelpRow(`  ${flags}`, o.help));
+  }
+  if (spec.restAfter) lines.push(formatHelpRow(`  --${spec.restAfter} COMMAND ...`, 'run COMMAND, trace only it, and stop when it exits'));
+  lines.push('', 'examples:');
+  const width = Math.max(...spec.examples.map(([cmd]) => cmd.length));
+  for (const [cmd, meaning] of spec.examples) lines.push(`    ${cmd.padEnd(width)}  # ${meaning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function formatHelpRow(left: string, help: string): string {
+  return left.length >= 24 ? `${left}\n${' '.repeat(24)}${help}` : `${left.padEnd(24)}${help}`;
+}
+
+// --- validators for common option values ---
+
+const PID_MAX = readPidMax();
+
+function readPidMax(): number {
+  try { return Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || 4194304; } catch { return 4194304; }
+}
+
+/** A PID (or TID) that exists now: tracing one that does not would silently print nothing. */
+export function existingPid(pid: number): number {
+  if (pid < 1 || pid > PID_MAX) throw new UsageError(`${pid} is not a valid PID (1 to ${PID_MAX})`);
+  if (!fs.existsSync(`/proc/${pid}`)) throw new UsageError(`no process with PID ${pid}`);
+  return pid;
+}
+
+export const PID_OPTION_RANGE = { min: 1, max: PID_MAX };
+
+/** A user name or numeric UID, as bcc's -u accepts. */
+export function uidFromUser(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const uid = Number(value);
+    if (uid > 0xfffffffe) throw new UsageError(`UID ${value} out of range`);
+    return uid;
+  }
+  for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name === value) return Number(uid);
+  }
+  throw new UsageError(`no user named ${JSON.stringify(value)}`);
+}
+
+/** A regular expression from the user (matched in user space, never spliced into C). */
+export function regex(value: string): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw new UsageError(`invalid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** A cgroup v2 directory. */
+export function cgroupPath(value: string): string {
+  const full = value.startsWith('/sys/fs/cgroup') ? value : `/sys/fs/cgroup/${value.replace(/^\/+/, '')}`;
+  let stat: fs.Stats;
+  try { stat = fs.statSync(full); } catch { throw new UsageError(`no cgroup at ${full}`); }
+  if (!stat.isDirectory()) throw new UsageError(`${full} is not a cgroup directory`);
+  return full;
+}
+
+/** A pinned BPF map path (bcc's --cgroupmap / --mntnsmap). */
+export function pinnedMapPath(value: string): string {
+  if (!value.startsWith('/sys/fs/bpf/')) throw new UsageError(`pinned maps live under /sys/fs/bpf/, got ${JSON.stringify(value)}`);
+  if (!fs.existsSync(value)) throw new UsageError(`no pinned map at ${value}`);
+  return value;
+}
