@@ -25,7 +25,7 @@ export interface ToolContext<O> {
    * --ebpf, otherwise compiles and loads it (attaching what its names say).
    */
   load(config: ProgramConfig & { attachments?: AttachChoice[]; autoAttach?: boolean }): BPF;
-  /** After attaching by hand: prints --explain output if asked for. */
+  /** After attaching by hand (load() does this itself): --explain output, and the readiness line when BPFKIT_READY=1. */
   attached(bpf: BPF, attachments?: AttachChoice[]): void;
   /** Writes one line to stdout (the tool's data). */
   print(line: string): void;
@@ -95,6 +95,8 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     },
     attached(bpf, attachments = []) {
       if (opts.explain) process.stderr.write(explain(bpf, attachments));
+      // Tests and the benchmark wait for this line instead of guessing when probes are live.
+      if (process.env.BPFKIT_READY === '1') process.stderr.write(`${spec.name}: ready\n`);
     },
     print: (line) => { process.stdout.write(`${line}\n`); },
     json: (value) => { process.stdout.write(`${toJson(value)}\n`); },

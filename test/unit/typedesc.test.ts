@@ -108,6 +108,7 @@ describe('libbcc table descriptions (fixtures)', () => {
     assert.equal(tables.t_queue.key_desc, '');
     assert.throws(() => parseTypeDescription(tables.t_queue.key_desc), /empty type description/);
     assert.deepEqual([tables.rb.key_desc, tables.rb.leaf_size], ['"int"', 0]);
+    assert.equal(layoutSize(parseTypeDescription(tables.rb.key_desc, tables.rb.key_size)), 4);
   });
 
   test('enums are described by their underlying integer type, pointers as unsigned long long', () => {

@@ -345,7 +345,8 @@ export class LayoutSizeMismatchError extends Error {
  * table's key/leaf size as `expectedSize` to have lossy descriptions caught:
  * a bare scalar that is a whole multiple smaller is a typedef-ed array (the
  * only way a table type gets described as an undersized scalar) and is
- * widened; any other mismatch throws LayoutSizeMismatchError.
+ * widened; any other mismatch throws LayoutSizeMismatchError. A size of 0
+ * (what libbcc reports for ring buffers) is not checked.
  */
 export function parseTypeDescription(desc: string, expectedSize?: number): Layout {
   if (desc.trim() === '') throw new TypeError('empty type description (queue/stack maps have no key)');
@@ -356,7 +357,8 @@ export function parseTypeDescription(desc: string, expectedSize?: number): Layou
     throw new TypeError(`libbcc type description is not JSON: ${desc}`);
   }
   const layout = typeFromDesc(json);
-  if (expectedSize === undefined) return layout;
+  // Ring buffers report 0 for key and leaf while describing them as int.
+  if (expectedSize === undefined || expectedSize === 0) return layout;
   const size = layoutSize(layout);
   if (size === expectedSize) return layout;
   if (typeof json === 'string' && size > 0 && expectedSize > size && expectedSize % size === 0) {

@@ -1,0 +1,65 @@
+// Running a tool as a user would (a child process from the checkout) and reading what it prints.
+// With BPFKIT_READY=1 a tool writes "<tool>: ready" on stderr once its probes are attached, so a
+// test starts its workload only then.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+
+export interface ToolRun {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Resolves when the tool's probes are attached. */
+  ready: Promise<void>;
+  /** Resolves with the exit code (or 128+signal) when it ends. */
+  exited: Promise<number>;
+  /** Sends a signal (default SIGINT, as Ctrl-C) and waits for the end. */
+  stop(signal?: NodeJS.Signals): Promise<number>;
+  /** Waits until stdout matches `pattern` (or the tool exits). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<boolean>;
+}
+
+export function startTool(tool: string, args: string[], opts: { env?: Record<string, string> } = {}): ToolRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'tools', `${tool}.ts`), ...args], {
+    cwd: REPO,
+    env: { ...process.env, BPFKIT_READY: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = { child, stdout: '', stderr: '' } as ToolRun;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { run.stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { run.stderr += d; });
+  run.exited = once(child, 'exit').then(([code, signal]) => (code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)) as number);
+  run.ready = new Promise((resolve, reject) => {
+    const check = () => {
+      if (run.stderr.includes(`${tool}: ready\n`)) { resolve(); return true; }
+      return false;
+    };
+    child.stderr!.on('data', check);
+    void run.exited.then((code) => { if (!check()) reject(new Error(`${tool} exited (${code}) before it was ready:\n${run.stderr}`)); });
+  });
+  run.stop = async (signal = 'SIGINT') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return run.exited;
+  };
+  run.waitForOutput = async (pattern, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (pattern.test(run.stdout)) return true;
+      if (child.exitCode !== null) return pattern.test(run.stdout);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+  return run;
+}
+
+/** Runs a tool to completion (for options that end on their own, and for bad input). */
+export async function runToolToEnd(tool: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = startTool(tool, args, opts);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const code = await run.exited;
+  clearTimeout(timer);
+  return { code, stdout: run.stdout, stderr: run.stderr };
+}
