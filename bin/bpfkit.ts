@@ -1,4 +1,8 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// (The two lines above run this file with the checkout's tsx from any directory: sh runs line 2,
+// for TypeScript it is a comment. The installed package runs the compiled dist/bin/bpfkit.js.)
+//
 // bpfkit: one entry point for every tool. `bpfkit execsnoop -t` runs tools/execsnoop with "-t";
 // `bpfkit --list` shows what there is.
 import path from 'node:path';
