@@ -4,7 +4,7 @@
 // Exit status: 0 on a normal end (Ctrl-C included, as bcc's tools do), 2 on bad usage or a missing
 // prerequisite (not root, no libbcc, no tracefs, no headers), 1 on any other failure. Every error
 // is one line on stderr; BPFKIT_DEBUG=1 adds the stack and the compiler or verifier log.
-import { BPF, BpfError, closeAll, headersMismatchNotice, isBpfError } from 'bcc-node-bindings';
+import { BPF, BpfError, closeAll, headersMismatchNotice, isBpfError, requireRoot } from 'bcc-node-bindings';
 import { helpText, parseArgs, UsageError, type ParsedOptions, type ToolSpec } from './cli.ts';
 import { buildProgram, type ProgramConfig } from './program.ts';
 import { explain } from './explain.ts';
@@ -104,6 +104,8 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
   };
 
   try {
+    // Before anything probes the kernel: without root every probe fails, and the reason would be lost.
+    if (!opts.ebpf) requireRoot();
     await body(ctx);
   } catch (err) {
     closeAll();

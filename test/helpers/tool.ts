@@ -21,11 +21,18 @@ export interface ToolRun {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<boolean>;
 }
 
-export function startTool(tool: string, args: string[], opts: { env?: Record<string, string> } = {}): ToolRun {
+export interface ToolOptions {
+  env?: Record<string, string>;
+  /** Run as this user id (to test what non-root users see). */
+  uid?: number;
+}
+
+export function startTool(tool: string, args: string[], opts: ToolOptions = {}): ToolRun {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'tools', `${tool}.ts`), ...args], {
     cwd: REPO,
     env: { ...process.env, BPFKIT_READY: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
   });
   const run = { child, stdout: '', stderr: '' } as ToolRun;
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { run.stdout += d; });
@@ -56,7 +63,7 @@ export function startTool(tool: string, args: string[], opts: { env?: Record<str
 }
 
 /** Runs a tool to completion (for options that end on their own, and for bad input). */
-export async function runToolToEnd(tool: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runToolToEnd(tool: string, args: string[], opts: ToolOptions & { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const run = startTool(tool, args, opts);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const code = await run.exited;

@@ -1,0 +1,105 @@
+// What every tool promises, checked on every tool: help, --ebpf, --explain, --json, clean
+// detach on Ctrl-C, and one clear line with exit 2 for bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BPF, programExists } from 'bcc-node-bindings';
+import { TOOLS } from '../../lib/registry.ts';
+import { BPF_INCLUDE_DIR } from '../../lib/paths.ts';
+import { needsBpf, sleep } from '../helpers/kernel.ts';
+import { runToolToEnd, startTool } from '../helpers/tool.ts';
+
+/** Arguments that make each tool print something machine-readable within a second or two. */
+const JSON_RUN: Record<string, string[]> = {
+  execsnoop: ['--json'],
+  syscount: ['--json', '-i', '1', '-d', '1'],
+  biolatency: ['--json', '1', '1'],
+  tcptop: ['--json', '-C', '1', '1'],
+};
+
+/** Bad input every tool must refuse with one line on stderr and exit 2. */
+const BAD_INPUT: string[][] = [
+  ['--no-such-option'],
+  ['-Z'],
+  ['--json=yes', '--bogus'],
+];
+
+const BAD_INPUT_BY_TOOL: Record<string, string[][]> = {
+  execsnoop: [['--max-args', '0'], ['--max-args', 'abc'], ['--max-args', '99999999999'], ['-P', '-5'], ['-u', 'no_such_user_x'],
+    ['-n', 'x"); foo();//('], ['-P', '999999999'], ['--cgroup', '/nonexistent'], ['-u', '']],
+  syscount: [['-i', '0'], ['-i', '-1'], ['-i', 'abc'], ['-p', '999999999'], ['-p', ''], ['-d', '0'], ['-T', '0'],
+    ['-e', 'ENOTANERRNO'], ['--syscall', 'not_a_syscall'], ['--syscall', 'x"); foo();//']],
+  biolatency: [['0'], ['-1'], ['abc'], ['1', '0'], ['1', 'x'], ['-d', 'x"); foo();//'], ['-d', 'nodisk']],
+  tcptop: [['0'], ['-1'], ['abc'], ['-p', '999999999'], ['-p', 'x'], ['--sort', 'bogus'], ['-n', '0'],
+    ['--cgroupmap', '/etc/passwd']],
+};
+
+for (const tool of Object.keys(TOOLS)) {
+  test(`${tool}: --help prints usage and examples and exits 0`, async () => {
+    const { code, stdout } = await runToolToEnd(tool, ['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, new RegExp(`^usage: ${tool} `));
+    assert.match(stdout, /\nexamples:\n/);
+    assert.match(stdout, /--json/);
+  });
+
+  test(`${tool}: --ebpf prints a program that compiles`, async (t) => {
+    if (!needsBpf(t)) return;
+    const { code, stdout } = await runToolToEnd(tool, ['--ebpf']);
+    assert.equal(code, 0);
+    const bpf = new BPF({ text: stdout, includeDirs: [BPF_INCLUDE_DIR], autoAttach: false });
+    assert.ok(bpf.functionNames().length > 0);
+    bpf.close();
+  });
+
+  test(`${tool}: --explain names programs that exist while it runs, and Ctrl-C unloads them`, async (t) => {
+    if (!needsBpf(t)) return;
+    const run = startTool(tool, ['--explain']);
+    await run.ready;
+    const ids = [...run.stderr.matchAll(/^ {2}id (\d+) /gm)].map((m) => Number(m[1]));
+    assert.ok(ids.length > 0, `no program ids in --explain output:\n${run.stderr}`);
+    assert.match(run.stderr, /verifier: \d+ insns processed/);
+    for (const id of ids) assert.equal(programExists(id), true);
+    assert.equal(await run.stop('SIGINT'), 0);
+    for (let i = 0; i < 100 && ids.some(programExists); i++) await sleep(20);
+    for (const id of ids) assert.equal(programExists(id), false, `program ${id} still loaded after Ctrl-C`);
+  });
+
+  test(`${tool}: SIGTERM also detaches everything`, async (t) => {
+    if (!needsBpf(t)) return;
+    const run = startTool(tool, ['--explain']);
+    await run.ready;
+    const ids = [...run.stderr.matchAll(/^ {2}id (\d+) /gm)].map((m) => Number(m[1]));
+    await run.stop('SIGTERM');
+    for (let i = 0; i < 100 && ids.some(programExists); i++) await sleep(20);
+    for (const id of ids) assert.equal(programExists(id), false);
+  });
+
+  test(`${tool}: --json lines parse`, async (t) => {
+    if (!needsBpf(t)) return;
+    const run = startTool(tool, JSON_RUN[tool]);
+    await run.ready;
+    // Something for every tool to see: execs, syscalls, and (for tcptop) nothing needed.
+    for (let i = 0; i < 3; i++) await runToolToEnd(tool, ['--help']);
+    await sleep(1500);
+    await run.stop('SIGINT');
+    const lines = run.stdout.split('\n').filter(Boolean);
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
+    if (tool !== 'tcptop' && tool !== 'biolatency') assert.ok(lines.length > 0, 'no JSON output');
+  });
+
+  for (const args of [...BAD_INPUT, ...(BAD_INPUT_BY_TOOL[tool] ?? [])]) {
+    test(`${tool} ${args.join(' ')}: one line on stderr, exit 2`, async () => {
+      const { code, stdout, stderr } = await runToolToEnd(tool, args);
+      assert.equal(code, 2, `exit ${code}; stderr: ${stderr}`);
+      assert.equal(stderr.trimEnd().split('\n').length, 1, `expected one line, got:\n${stderr}`);
+      assert.match(stderr, new RegExp(`^${tool}: `));
+      assert.equal(stdout, '');
+    });
+  }
+}
+
+test('a tool run by a user without root says so in one line and exits 2', async () => {
+  const { code, stderr } = await runToolToEnd('syscount', ['-d', '1'], { uid: 65534 });
+  assert.equal(code, 2);
+  assert.match(stderr, /^syscount: must run as root/);
+});
