@@ -321,3 +321,53 @@ test('offsets from the running kernel\'s BTF read the right parent PID, whatever
     bpf.close();
   }
 });
+
+test('batch reads and one-by-one iteration return the same 10,000 entries', (t) => {
+  if (!needsBpf(t)) return;
+  const bpf = new BPF({ text: 'BPF_HASH(big, u32, u64, 10240); BPF_TABLE("lru_hash", u32, u32, lru, 64); int unused(void *ctx) { return 0; }' });
+  try {
+    const big = bpf.table<HashTable<number, bigint>>('big');
+    for (let i = 0; i < 10_000; i++) big.set(i, BigInt(i) * 3n);
+    const batched = big.entries().sort((a, b) => a[0] - b[0]);
+    const iterated = (big as unknown as { iterateRead(v: boolean): { count: number } }).iterateRead(true);
+    assert.equal(batched.length, 10_000);
+    assert.equal(iterated.count, 10_000);
+    assert.deepEqual(batched[9_999], [9_999, 29_997n]);
+    big.clear();
+    assert.equal(big.entries().length, 0);
+    // An LRU hash evicts instead of failing when full.
+    const lru = bpf.table<HashTable<number, number>>('lru');
+    for (let i = 0; i < 200; i++) lru.set(i, i);
+    const kept = lru.entries().length;
+    assert.ok(kept > 0 && kept <= 64, `LRU kept ${kept}`);
+  } finally {
+    bpf.close();
+  }
+});
+
+test('a stack trace table returns the user stack of a workload', async (t) => {
+  if (!needsBpf(t)) return;
+  const bpf = new BPF({
+    text: `
+      BPF_STACK_TRACE(stacks, 64);
+      BPF_HASH(ids, u32, int);
+      TRACEPOINT_PROBE(raw_syscalls, sys_enter) {
+        if (args->id != ${syscallId}) return 0;
+        u32 pid = bpf_get_current_pid_tgid() >> 32;
+        int id = stacks.get_stackid(args, BPF_F_USER_STACK);
+        ids.update(&pid, &id);
+        return 0;
+      }`,
+  });
+  try {
+    const pid = await run(workload('getppid'), ['3']);
+    const id = bpf.table<HashTable<number, number>>('ids').get(pid);
+    assert.ok(id !== undefined && id >= 0, `stack id ${id}`);
+    const ips = bpf.table<import('bcc-node-bindings').StackTraceTable>('stacks').walk(id);
+    // glibc's syscall() has no frame pointer, so the walk may stop after the first frame.
+    assert.ok(ips.length >= 1, 'expected a user stack');
+    assert.ok(ips.every((ip) => ip > 0n && ip < 2n ** 47n), 'user-space addresses');
+  } finally {
+    bpf.close();
+  }
+});

@@ -1,0 +1,113 @@
+// Pinned BPF maps, as bcc's --cgroupmap and --mntnsmap name them: a path under /sys/fs/bpf that
+// someone else created and fills (see bcc's docs/special_filtering.md).
+//
+// bcc splices the path into its C program (BPF_TABLE_PINNED(..., "PATH")). We never put a user's
+// text into C, so the tool's program declares an empty one-slot map-of-maps instead, and user
+// space puts the pinned map's fd into it: the program then looks things up in the user's map
+// itself, live, as bcc's does. The kernel accepts an inner map only when it matches the
+// program's template in type, key and value size and flags, so the map is checked here first and
+// a mismatch is a clear usage error rather than a failed update.
+//
+// The binding does not wrap bpf_obj_get/bpf_obj_pin, so they are declared here on libbpf, which
+// libbcc depends on (already loaded by the time a tool attaches).
+import fs from 'node:fs';
+import koffi from 'koffi';
+import { MAP_TYPE, mapInfo, type MapInfo } from 'bcc-node-bindings';
+import { UsageError } from './cli.ts';
+
+interface LibBpfPins {
+  obj_get: (path: string) => number;
+  obj_pin: (fd: number, path: string) => number;
+  map_create: (type: number, name: string | null, keySize: number, valueSize: number, maxEntries: number, opts: null) => number;
+  map_update_elem: (fd: number, key: Buffer, value: Buffer, flags: bigint) => number;
+}
+
+let lib: LibBpfPins | null = null;
+
+function libbpfPins(): LibBpfPins {
+  if (lib) return lib;
+  const handle = koffi.load('libbpf.so.1');
+  lib = {
+    obj_get: handle.func('int bpf_obj_get(const char *pathname)'),
+    obj_pin: handle.func('int bpf_obj_pin(int fd, const char *pathname)'),
+    map_create: handle.func('int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
+    map_update_elem: handle.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
+  } as LibBpfPins;
+  return lib;
+}
+
+/** What an option expects of the map it names. */
+export interface PinnedMapShape {
+  /** The option, for messages: "--cgroupmap". */
+  option: string;
+  keySize: number;
+  valueSize: number;
+}
+
+/** bcc's two container filters, with the key and value sizes its docs create them with. */
+export const CGROUP_MAP: PinnedMapShape = { option: '--cgroupmap', keySize: 8, valueSize: 8 };
+export const MNTNS_MAP: PinnedMapShape = { option: '--mntnsmap', keySize: 8, valueSize: 4 };
+
+export interface PinnedMap {
+  path: string;
+  fd: number;
+  info: MapInfo;
+}
+
+// Plain path characters only: the path reaches nothing but bpf_obj_get, but a name with spaces,
+// quotes or ".." is far more likely a mistake than a map.
+const SAFE_PATH = /^\/sys\/fs\/bpf\/(?:[A-Za-z0-9_.@:+-]+\/)*[A-Za-z0-9_.@:+-]+$/;
+
+/** Checks the path's spelling (for the option parser); the map itself is checked by openPinnedMap. */
+export function pinnedMapOption(value: string): string {
+  if (!SAFE_PATH.test(value) || value.split('/').includes('..')) {
+    throw new UsageError(`expected a pinned map path under /sys/fs/bpf/ (letters, digits, . _ - @ : +), got ${JSON.stringify(value)}`);
+  }
+  if (!fs.existsSync(value)) throw new UsageError(`no pinned map at ${value}`);
+  return value;
+}
+
+/** Opens a pinned hash map and checks it has the shape the option needs; UsageError if not. */
+export function openPinnedMap(path: string, shape: PinnedMapShape): PinnedMap {
+  const fd = libbpfPins().obj_get(path);
+  if (fd < 0) throw new UsageError(`${shape.option}: ${path} is not a pinned BPF object (errno ${koffi.errno()})`);
+  let info: MapInfo;
+  try {
+    info = mapInfo(fd);
+  } catch {
+    fs.closeSync(fd);
+    throw new UsageError(`${shape.option}: ${path} is pinned, but is not a BPF map`);
+  }
+  const problems: string[] = [];
+  if (info.type !== MAP_TYPE.HASH) problems.push(`type ${info.type} (want hash, ${MAP_TYPE.HASH})`);
+  if (info.keySize !== shape.keySize) problems.push(`key ${info.keySize} B (want ${shape.keySize})`);
+  if (info.valueSize !== shape.valueSize) problems.push(`value ${info.valueSize} B (want ${shape.valueSize})`);
+  if (problems.length) {
+    fs.closeSync(fd);
+    throw new UsageError(`${shape.option}: the map at ${path} has ${problems.join(', ')}`);
+  }
+  return { path, fd, info };
+}
+
+/** The #defines a program's template map needs to accept this map as its inner map. */
+export function templateDefines(prefix: string, map: PinnedMap): Record<string, number> {
+  return { [`${prefix}_ENTRIES`]: map.info.maxEntries, [`${prefix}_FLAGS`]: map.info.flags };
+}
+
+/** Creates and pins a hash map (what `bpftool map create PATH type hash …` does); returns its fd. */
+export function createPinnedHashMap(path: string, shape: PinnedMapShape, maxEntries: number): number {
+  const bpf = libbpfPins();
+  const fd = bpf.map_create(MAP_TYPE.HASH, null, shape.keySize, shape.valueSize, maxEntries, null);
+  if (fd < 0) throw new Error(`creating a hash map failed (errno ${koffi.errno()})`);
+  if (bpf.obj_pin(fd, path) < 0) {
+    const errno = koffi.errno();
+    fs.closeSync(fd);
+    throw new Error(`pinning a map at ${path} failed (errno ${errno})`);
+  }
+  return fd;
+}
+
+/** Sets key → value in a map by fd (both little-endian integers of the map's sizes). */
+export function updatePinnedMap(fd: number, key: Buffer, value: Buffer): void {
+  if (libbpfPins().map_update_elem(fd, key, value, 0n) < 0) throw new Error(`map update failed (errno ${koffi.errno()})`);
+}
