@@ -55,6 +55,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { long: 'json', type: 'boolean', help: 'print one JSON object per line (events or intervals)' },
   { long: 'explain', type: 'boolean', help: 'print what was loaded and attached (attach points and why, verifier and JIT sizes, maps) on stderr' },
   { long: 'ebpf', type: 'boolean', help: 'print the BPF program and exit' },
+  { long: 'no-cache', type: 'boolean', help: 'compile the BPF program even if a cached build exists (also: BPFKIT_NO_CACHE=1)' },
 ];
 
 export const CHART_OPTION: OptionSpec = {
@@ -62,7 +63,9 @@ export const CHART_OPTION: OptionSpec = {
 };
 
 function allOptions(spec: ToolSpec): OptionSpec[] {
-  return [...spec.options, ...COMMON_OPTIONS, ...(spec.chart ? [CHART_OPTION] : [])];
+  // A tool may redefine a common option, e.g. to give --json bcc's short flag (biolatency's -j).
+  const own = new Set(spec.options.map((o) => o.long));
+  return [...spec.options, ...COMMON_OPTIONS.filter((o) => !own.has(o.long)), ...(spec.chart ? [CHART_OPTION] : [])];
 }
 
 function flagNames(o: OptionSpec): string {

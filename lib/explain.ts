@@ -15,6 +15,7 @@ function bytes(n: number): string {
 
 export function explain(bpf: BPF, attachments: AttachChoice[] = []): string {
   const lines: string[] = [];
+  lines.push(`compiled program: ${bpf.cacheStatus === 'hit' ? 'loaded from the compile cache (no LLVM in this process)' : `compiled now (cache ${bpf.cacheStatus})`}`);
   if (attachments.length) {
     lines.push('attach points (first usable choice wins):');
     for (const a of attachments) {

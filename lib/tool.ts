@@ -78,7 +78,8 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     sleep: (ms) => new Promise((resolve) => {
       if (stopping) return resolve(false);
       const wake = () => { clearTimeout(timer); wakers.delete(wake); resolve(false); };
-      const timer = setTimeout(() => { wakers.delete(wake); resolve(true); }, ms);
+      // setTimeout fires at once for delays above 2^31-1 ms (bcc's default interval is 99999999 s).
+      const timer = setTimeout(() => { wakers.delete(wake); resolve(true); }, Math.min(ms, 2 ** 31 - 1));
       wakers.add(wake);
     }),
     load(config) {
@@ -87,7 +88,7 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
         process.stdout.write(program.text);
         process.exit(0);
       }
-      const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: config.autoAttach });
+      const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: config.autoAttach, cache: !opts['no-cache'] });
       const notice = headersMismatchNotice(bpf.headers);
       if (notice) process.stderr.write(`${spec.name}: ${notice}\n`);
       if (config.autoAttach !== false) this.attached(bpf, config.attachments);

@@ -46,6 +46,8 @@ export function startTool(tool: string, args: string[], opts: ToolOptions = {}):
     child.stderr!.on('data', check);
     void run.exited.then((code) => { if (!check()) reject(new Error(`${tool} exited (${code}) before it was ready:\n${run.stderr}`)); });
   });
+  // Runs that end before being ready (bad input, -l) need not await it: no unhandled rejection.
+  run.ready.catch(() => {});
   run.stop = async (signal = 'SIGINT') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return run.exited;

@@ -56,7 +56,7 @@ for (const [argv, message] of [
 test('help is laid out like argparse, with the toolkit options and examples', () => {
   const text = helpText(spec);
   assert.equal(text.split('\n')[0], usageLine(spec));
-  assert.match(text, /^usage: demo \[-h\] \[-T\] \[-u USER\] \[--max-args MAX_ARGS\] \[-n NAME\] \[--json\] \[--explain\] \[--ebpf\] \[interval\] \[count\]$/m);
+  assert.match(text, /^usage: demo \[-h\] \[-T\] \[-u USER\] \[--max-args MAX_ARGS\] \[-n NAME\] \[--json\] \[--explain\] \[--ebpf\] \[--no-cache\] \[interval\] \[count\]$/m);
   assert.match(text, /\n {2}-T, --time {12}include time column\n/);
   assert.match(text, /\nexamples:\n {4}demo -T {3}# with a time column\n {4}demo 1 5  # five one-second intervals\n$/);
 });

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import koffi from 'koffi';
 import { libbcc } from './ffi/libbcc.ts';
-import { libc } from './ffi/libc.ts';
+import { libc, SYS_PERF_EVENT_OPEN } from './ffi/libc.ts';
+import { libbpf } from './ffi/libbpf.ts';
 import { BpfError, ENOENT, EPERM, errnoName } from './errors.ts';
 import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
@@ -32,13 +33,38 @@ export function attachTracepoint(progFd: number, fnName: string, tp: string): Li
   if (!tracepointExists(category, event)) {
     throw new BpfError('ATTACH_MISSING', `tracepoint ${tp} does not exist on this kernel (no ${tracefsPath() ?? 'tracefs'}/events/${category}/${event})`, { errno: ENOENT });
   }
-  const bcc = libbcc();
-  const fd = bcc.attach_tracepoint(progFd, category, event) as number;
+  const fd = openTracepointEvent(category, event);
   if (fd < 0) fail('tracepoint', tp, koffi.errno());
-  return {
-    kind: 'tracepoint', target: tp, fnName,
-    detach: () => { bcc.close_perf_event_fd(fd); bcc.detach_tracepoint(category, event); },
-  };
+  if ((libc.ioctl(fd, PERF_EVENT_IOC_SET_BPF, 'int', progFd) as number) < 0 ||
+      (libc.ioctl(fd, PERF_EVENT_IOC_ENABLE, 'int', 0) as number) < 0) {
+    const errno = koffi.errno();
+    libc.close(fd);
+    fail('tracepoint', tp, errno);
+  }
+  return { kind: 'tracepoint', target: tp, fnName, detach: () => { libc.close(fd); } };
+}
+
+// A tracepoint program runs from a perf event of type PERF_TYPE_TRACEPOINT whose config is the
+// tracepoint's id; attaching is one ioctl. Doing it here rather than through libbcc means a
+// program loaded from the cache never loads libbcc (and LLVM with it).
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_SAMPLE_RAW = 1 << 10;
+const PERF_FLAG_FD_CLOEXEC = 1 << 3;
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+const PERF_EVENT_IOC_SET_BPF = 0x40042408;
+const PERF_ATTR_SIZE = 128;
+
+function openTracepointEvent(category: string, event: string): number {
+  const id = Number(fs.readFileSync(`${tracefsPath()}/events/${category}/${event}/id`, 'utf8'));
+  const attr = Buffer.alloc(PERF_ATTR_SIZE);
+  attr.writeUInt32LE(PERF_TYPE_TRACEPOINT, 0);
+  attr.writeUInt32LE(PERF_ATTR_SIZE, 4);
+  attr.writeBigUInt64LE(BigInt(id), 8);        // config
+  attr.writeBigUInt64LE(1n, 16);               // sample_period
+  attr.writeBigUInt64LE(BigInt(PERF_SAMPLE_RAW), 24);
+  attr.writeUInt32LE(1, 48);                   // wakeup_events
+  // pid -1, cpu 0: a tracepoint program fires on every CPU whichever CPU the event is opened on.
+  return Number(libc.syscall(SYS_PERF_EVENT_OPEN, 'void *', attr, 'int', -1, 'int', 0, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
 }
 
 export function splitTracepoint(tp: string): [string, string] {
@@ -49,7 +75,7 @@ export function splitTracepoint(tp: string): [string, string] {
 
 export function attachRawTracepoint(progFd: number, fnName: string, tp: string): Link {
   if (!/^[A-Za-z0-9_]+$/.test(tp)) throw new BpfError('INVALID_ARGUMENT', `raw tracepoint name must be an identifier, got ${JSON.stringify(tp)}`);
-  const fd = libbcc().attach_raw_tracepoint(progFd, tp) as number;
+  const fd = libbpf().raw_tracepoint_open(tp, progFd) as number;
   if (fd < 0) fail('raw_tracepoint', tp, koffi.errno());
   return { kind: 'raw_tracepoint', target: tp, fnName, detach: () => { libc.close(fd); } };
 }
@@ -145,9 +171,8 @@ export function attachPerfEvent(progFd: number, fnName: string, t: PerfEventTarg
 }
 
 export function attachKfunc(progFd: number, fnName: string, target: string): Link {
-  const attach = libbcc().attach_kfunc;
-  if (!attach) throw new BpfError('NOT_SUPPORTED', 'this libbcc has no bpf_attach_kfunc');
-  const fd = attach(progFd) as number;
+  // fentry/fexit attach through the raw tracepoint open call with no name.
+  const fd = libbpf().raw_tracepoint_open(null, progFd) as number;
   if (fd < 0) fail('kfunc', target, koffi.errno());
   return { kind: 'kfunc', target, fnName, detach: () => { libc.close(fd); } };
 }

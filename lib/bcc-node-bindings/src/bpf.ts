@@ -3,17 +3,16 @@
 // typed tables, and undoes everything in close().
 import fs from 'node:fs';
 import path from 'node:path';
-import { libbcc } from './ffi/libbcc.ts';
-import { libc, errnoMessage } from './ffi/libc.ts';
-import { BpfError, E2BIG, EACCES, EINVAL, ENOSPC, EPERM, errnoName } from './errors.ts';
-import { captureOutput } from './capture.ts';
-import { MAIN_FILE, formatDiagnostics, parseDiagnostics, relevantDiagnostics } from './diagnostics.ts';
+import { libc } from './ffi/libc.ts';
+import { BpfError } from './errors.ts';
 import { ensureTracefs, requireRoot, useKernelHeaders, type KernelHeaders } from './kernel.ts';
 import { ATTACH_TYPE, PROG_TYPE } from './features.ts';
 import * as attach from './attach.ts';
 import { type Table } from './table.ts';
 import { openTable } from './tables.ts';
 import { registerForCleanup, unregisterFromCleanup } from './cleanup.ts';
+import { obtainArtifact, type CacheStatus } from './compile-cache.ts';
+import { ProgramImage } from './image.ts';
 
 export interface BPFOptions {
   /** The C program. Give this or `srcFile`. */
@@ -30,6 +29,13 @@ export interface BPFOptions {
   autoAttach?: boolean;
   /** Where the program's own compiler warnings go (default: process.stderr). */
   onWarning?: (text: string) => void;
+  /**
+   * Reuse a compiled artifact from the on-disk cache when a trustworthy one exists (default true;
+   * env BPFKIT_NO_CACHE=1 turns it off). See compile-cache.ts.
+   */
+  cache?: boolean;
+  /** Compile in a child process, so this one never maps LLVM (default), or in this process. */
+  compileIn?: 'child' | 'process';
 }
 
 export interface LoadedFunction {
@@ -38,18 +44,16 @@ export interface LoadedFunction {
   progType: number;
 }
 
-// Headers that the kernel's own headers trigger with clang 14; the program's warnings stay on.
+// Warnings the kernel's own headers trigger with clang 14; the program's warnings stay on.
 const DEFAULT_CFLAGS = ['-Wno-ignored-attributes', '-Wno-duplicate-decl-specifier', '-Wno-unknown-warning-option'];
-const VERIFIER_LOG_SIZE = 4 << 20;
-const VERIFIER_TAIL_LINES = 25;
-
-let verifierLog: Buffer | null = null;
 
 export class BPF {
   static readonly PROG_TYPE = PROG_TYPE;
 
   readonly headers: KernelHeaders;
-  private module: unknown;
+  /** Whether the compiled program came from the cache ('hit'), was compiled ('miss', 'off'), or a bad entry was replaced. */
+  readonly cacheStatus: CacheStatus;
+  private image: ProgramImage | null;
   private readonly functions = new Map<string, LoadedFunction>();
   private readonly tables = new Map<string, Table>();
   private readonly attached: attach.Link[] = [];
@@ -59,23 +63,21 @@ export class BPF {
     requireRoot();
     ensureTracefs();
     this.headers = useKernelHeaders();
-    const bcc = libbcc();
-    const includeDirs = [...(options.includeDirs ?? [])];
+    const includeDirs = [...(options.includeDirs ?? [])].map((d) => path.resolve(d));
     let text = options.text;
     if (options.srcFile) {
       text = fs.readFileSync(options.srcFile, 'utf8');
       includeDirs.push(path.dirname(path.resolve(options.srcFile)));
     }
     if (text === undefined) throw new BpfError('INVALID_ARGUMENT', 'BPF needs `text` or `srcFile`');
-    const cflags = [...DEFAULT_CFLAGS, ...includeDirs.map((d) => `-I${path.resolve(d)}`), ...(options.cflags ?? [])];
+    const cflags = [...DEFAULT_CFLAGS, ...includeDirs.map((d) => `-I${d}`), ...(options.cflags ?? [])];
 
-    const compiled = captureOutput(() =>
-      bcc.module_create_c_from_string(text, options.debug ?? 0, cflags, cflags.length, true, null));
-    const diagnostics = relevantDiagnostics(parseDiagnostics(compiled.output), [MAIN_FILE, ...includeDirs.map((d) => path.resolve(d))]);
-    if (!compiled.result) throw compileError(compiled.output, compiled.errno, diagnostics);
-    this.module = compiled.result;
-    const warnings = formatDiagnostics(diagnostics);
-    if (warnings) (options.onWarning ?? ((w: string) => process.stderr.write(`${w}\n`)))(warnings);
+    const { artifact, status } = obtainArtifact(
+      { text, cflags, includeDirs, debug: options.debug ?? 0 },
+      { cache: options.cache, compileIn: options.compileIn });
+    this.cacheStatus = status;
+    if (artifact.warnings) (options.onWarning ?? ((w: string) => process.stderr.write(`${w}\n`)))(artifact.warnings);
+    this.image = new ProgramImage(artifact);
 
     registerForCleanup(this);
     try {
@@ -88,30 +90,14 @@ export class BPF {
 
   /** Names of the functions in the compiled program. */
   functionNames(): string[] {
-    const bcc = libbcc();
-    const count = Number(bcc.num_functions(this.handle()));
-    return Array.from({ length: count }, (_, i) => bcc.function_name(this.module, i) as string);
+    return this.live().functionNames();
   }
 
   /** Loads a function into the kernel as the given program type (once; later calls return the same fd). */
   loadFunc(name: string, progType: number, attachType = -1): LoadedFunction {
     const existing = this.functions.get(name);
     if (existing) return existing;
-    const bcc = libbcc();
-    const module = this.handle();
-    const start = bcc.function_start(module, name);
-    if (!start) throw new BpfError('INVALID_ARGUMENT', `the program has no function named ${name}`);
-    const size = Number(bcc.function_size(module, name));
-    const license = bcc.module_license(module) as string;
-    const kernVersion = bcc.module_kern_version(module) as number;
-    verifierLog ??= Buffer.alloc(VERIFIER_LOG_SIZE);
-    verifierLog[0] = 0;
-    // log_level 0 with a buffer: libbcc loads quietly, and only on failure reloads with the
-    // verifier log into our buffer (it also prints hints to stderr, which we capture).
-    const loaded = captureOutput(() =>
-      bcc.func_load(module, progType, name, start, size, license, kernVersion, 0, verifierLog, VERIFIER_LOG_SIZE, attachType));
-    const fd = loaded.result;
-    if (fd < 0) throw loadError(name, progType, loaded.errno, readCString(verifierLog), loaded.output);
+    const fd = this.live().loadFunction(name, progType, attachType);
     const fn = { name, fd, progType };
     this.functions.set(name, fn);
     return fn;
@@ -177,16 +163,14 @@ export class BPF {
   table<T extends Table = Table>(name: string): T {
     let table = this.tables.get(name);
     if (!table) {
-      table = openTable(this.handle(), name);
+      table = openTable(this.live(), name);
       this.tables.set(name, table);
     }
     return table as T;
   }
 
   tableNames(): string[] {
-    const bcc = libbcc();
-    const count = Number(bcc.num_tables(this.handle()));
-    return Array.from({ length: count }, (_, i) => bcc.table_name(this.module, i) as string);
+    return this.live().artifact.tables.map((t) => t.name);
   }
 
   /** Detaches every probe, closes every buffer, program and map. Safe to call more than once. */
@@ -201,9 +185,8 @@ export class BPF {
     for (const fn of this.functions.values()) attempt(() => libc.close(fn.fd));
     this.functions.clear();
     this.tables.clear();
-    // Destroying the module closes the map fds libbcc created.
-    attempt(() => libbcc().module_destroy(this.module));
-    this.module = null;
+    attempt(() => this.image?.close());
+    this.image = null;
     if (errors.length) throw errors[0];
   }
 
@@ -215,9 +198,9 @@ export class BPF {
     return this.closed;
   }
 
-  private handle(): unknown {
-    if (this.closed || !this.module) throw new BpfError('INVALID_ARGUMENT', 'this BPF object is closed');
-    return this.module;
+  private live(): ProgramImage {
+    if (this.closed || !this.image) throw new BpfError('INVALID_ARGUMENT', 'this BPF object is closed');
+    return this.image;
   }
 
   private track(link: attach.Link): this {
@@ -236,40 +219,4 @@ export class BPF {
       else if (name.startsWith('kretfunc__')) this.attachKretfunc({ fnName: name });
     }
   }
-}
-
-function readCString(buf: Buffer): string {
-  const end = buf.indexOf(0);
-  return buf.toString('utf8', 0, end < 0 ? buf.length : end);
-}
-
-function compileError(output: string, errno: number, diagnostics: ReturnType<typeof parseDiagnostics>): BpfError {
-  if (/Unable to find kernel headers/.test(output)) {
-    return new BpfError('HEADERS_MISSING', 'libbcc found no kernel headers: run `make deps`', { log: output });
-  }
-  const errors = diagnostics.filter((d) => d.severity !== 'warning');
-  if (errors.length === 0) {
-    // The C compiled but libbcc failed afterwards, typically creating a map.
-    if (errno === EPERM && process.geteuid?.() !== 0) return new BpfError('NOT_ROOT', 'creating BPF maps needs root', { errno });
-    const detail = output.trim().split('\n').filter(Boolean).pop() ?? (errno ? errnoMessage(errno) : 'unknown error');
-    return new BpfError('LOAD', `libbcc failed to create the module: ${detail}`, { errno, log: output });
-  }
-  const first = errors[0];
-  const where = first.file === MAIN_FILE ? `line ${first.line}` : `${first.file}:${first.line}`;
-  return new BpfError('COMPILE', `compile error at ${where}: ${first.message}`, { log: formatDiagnostics(errors) });
-}
-
-function loadError(name: string, progType: number, errno: number, log: string, output: string): BpfError {
-  const tail = (log || output).trim().split('\n').slice(-VERIFIER_TAIL_LINES).join('\n');
-  if (errno === EPERM && process.geteuid?.() !== 0) return new BpfError('NOT_ROOT', `loading ${name} needs root`, { errno });
-  if ((errno === EACCES || errno === EINVAL) && log.trim()) {
-    const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns/.test(l)).pop() ?? '';
-    return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail });
-  }
-  if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail });
-  if (errno === ENOSPC) return new BpfError('VERIFIER', `the verifier rejected ${name} (log truncated)`, { errno, log: tail });
-  if (errno === EPERM && progType === PROG_TYPE.TRACING) {
-    return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as fentry/fexit (EPERM): use a tracepoint`, { errno });
-  }
-  return new BpfError('LOAD', `loading ${name} failed: ${errnoName(errno)}`, { errno, log: tail });
 }

@@ -43,6 +43,8 @@ export class KernelBtf {
   /** Byte position of each type record; index = type id. */
   private readonly records: number[] = [0];
   private readonly byName = new Map<string, number[]>();
+  private readonly funcIds: number[] = [];
+  private funcs: Map<string, number> | null = null;
 
   static load(path = '/sys/kernel/btf/vmlinux'): KernelBtf {
     let data: Buffer;
@@ -79,6 +81,8 @@ export class KernelBtf {
           const ids = this.byName.get(name);
           if (ids) ids.push(id); else this.byName.set(name, [id]);
         }
+      } else if (kind === BTF_KIND.FUNC) {
+        this.funcIds.push(id); // named on first use: most tools never ask
       }
       at += 12 + this.extraSize(kind, vlen);
     }
@@ -122,6 +126,18 @@ export class KernelBtf {
       case BTF_KIND.ARRAY: return this.sizeOf(this.view.getUint32(at + 12, true)) * this.view.getUint32(at + 20, true);
       default: return this.view.getUint32(at + 8, true);
     }
+  }
+
+  /** A kernel function's BTF id (what fentry/fexit programs attach to). */
+  funcId(name: string): number | undefined {
+    if (!this.funcs) {
+      this.funcs = new Map();
+      for (const id of this.funcIds) {
+        const fnName = this.string(this.view.getUint32(this.records[id], true));
+        if (!this.funcs.has(fnName)) this.funcs.set(fnName, id);
+      }
+    }
+    return this.funcs.get(name);
   }
 
   /** A struct's (or union's) type id by name; the first definition when several exist. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
-import { libbcc } from './ffi/libbcc.ts';
+import { kernelBtf } from './btf.ts';
 import { libc } from './ffi/libc.ts';
 import { ensureTracefs, isRoot, tracefsPath } from './kernel.ts';
 import { ENOENT } from './errors.ts';
@@ -19,8 +19,6 @@ export const MAP_TYPE = {
   STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11,
   QUEUE: 22, STACK: 23, RINGBUF: 27,
 } as const;
-
-const BTF_KIND_FUNC = 12;
 
 // r0 = 0; exit
 const RETURN_ZERO = Buffer.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
@@ -45,7 +43,13 @@ function progLoadOpts(expectedAttachType: number, attachBtfId: number): Buffer {
 }
 
 function loadTrivial(progType: number, opts: Buffer | null = null): number {
-  return libbpf().prog_load(progType, 'bpfkit_probe', 'GPL', RETURN_ZERO, 2, opts) as number;
+  const load = libbpf().prog_load;
+  return load ? load(progType, 'bpfkit_probe', 'GPL', RETURN_ZERO, 2, opts) as number : -1;
+}
+
+function createMap(type: number, keySize: number, valueSize: number, maxEntries: number): number {
+  const create = libbpf().map_create;
+  return create ? create(type, null, keySize, valueSize, maxEntries, null) as number : -1;
 }
 
 export function tracepointExists(category: string, event: string): boolean {
@@ -74,15 +78,12 @@ export function kprobesAvailable(): boolean {
  */
 export function fentryUsable(): boolean {
   return once('fentry', () => {
-    const bpf = libbpf();
-    const btf = bpf.btf_load_vmlinux();
-    if (!btf) return false;
-    const id = bpf.btf_find_by_name_kind(btf, 'vfs_read', BTF_KIND_FUNC) as number;
-    bpf.btf_free(btf);
-    if (id <= 0) return false;
+    if (!kernelBtfAvailable()) return false;
+    const id = kernelBtf().funcId('vfs_read');
+    if (id === undefined) return false;
     const fd = loadTrivial(PROG_TYPE.TRACING, progLoadOpts(ATTACH_TYPE.TRACE_FENTRY, id));
     if (fd < 0) return false;
-    const link = bpf.raw_tracepoint_open(null, fd) as number;
+    const link = libbpf().raw_tracepoint_open(null, fd) as number;
     if (link >= 0) libc.close(link);
     libc.close(fd);
     return link >= 0;
@@ -91,20 +92,20 @@ export function fentryUsable(): boolean {
 
 export function ringBufferSupported(): boolean {
   return once('ringbuf', () => {
-    const fd = libbpf().map_create(MAP_TYPE.RINGBUF, null, 0, 0, 4096, null) as number;
+    const fd = createMap(MAP_TYPE.RINGBUF, 0, 0, 4096);
     if (fd >= 0) libc.close(fd);
     return fd >= 0;
   });
 }
 
-/** Batch map operations need kernel 5.6+ and libbcc 0.24+; both are probed. */
+/** Batch map operations need kernel 5.6+ (and libbpf 0.0.7+). */
 export function batchOpsSupported(): boolean {
   return once('batch', () => {
-    if (!libbcc().lookup_batch) return false;
-    const fd = libbpf().map_create(MAP_TYPE.HASH, null, 4, 4, 1, null) as number;
+    const fd = createMap(MAP_TYPE.HASH, 4, 4, 1);
     if (fd < 0) return false;
     const token = Buffer.alloc(8);
-    const count = [1];
+    const count = Buffer.alloc(4);
+    count.writeUInt32LE(1);
     const ret = libbpf().map_lookup_batch(fd, null, token, Buffer.alloc(4), Buffer.alloc(4), count, null) as number;
     const errno = koffi.errno();
     libc.close(fd);

@@ -1,10 +1,10 @@
-// BPF_PERF_OUTPUT tables: one perf ring per online CPU, read through libbcc's perf readers.
+// BPF_PERF_OUTPUT tables: one perf ring per online CPU, read through libbpf's perf_buffer, which
+// creates the rings, stores their fds in the table, and gathers them behind one epoll fd.
 // Records arrive padded to 8 bytes (100 bytes for a 96-byte struct), so the decoder uses the
 // event's own layout, never the record size. Order across CPUs is not guaranteed.
 import koffi from 'koffi';
-import { libbcc, PerfLostCallback, PerfRawCallback } from './ffi/libbcc.ts';
+import { libbpf, PerfLostCallback, PerfSampleCallback } from './ffi/libbpf.ts';
 import { BpfError, errnoName } from './errors.ts';
-import { onlineCpus } from './kernel.ts';
 import { Table, type TableInfo } from './table.ts';
 import { EventPump } from './event-pump.ts';
 import { RecordDecoder, type EventHandler, type EventStreamOptions } from './event-stream.ts';
@@ -15,24 +15,22 @@ export interface PerfBufferOptions extends EventStreamOptions {
   pageCount?: number;
   /** Lost records, per CPU, as the kernel reports them (default: bcc's "Possibly lost N samples" on stderr). */
   onLost?: (lost: number, cpu: number) => void;
-  /** Wake the reader after this many records (default 1). */
-  wakeupEvents?: number;
 }
 
-// One registered trampoline of each kind serves every buffer: the cookie says which one and which CPU.
+// One registered trampoline of each kind serves every buffer: the ctx cookie says which one.
 const streams = new Map<number, PerfEventArray<any>>();
 let nextStreamId = 1;
-let rawTrampoline: unknown = null;
+let sampleTrampoline: unknown = null;
 let lostTrampoline: unknown = null;
 
-function trampolines(): { raw: unknown; lost: unknown } {
-  rawTrampoline ??= koffi.register((cookie: bigint, raw: unknown, size: number) => {
-    streams.get(Number(BigInt(cookie) >> 16n))?.onRecord(Number(BigInt(cookie) & 0xffffn), raw, size);
-  }, koffi.pointer(PerfRawCallback));
-  lostTrampoline ??= koffi.register((cookie: bigint, lost: number | bigint) => {
-    streams.get(Number(BigInt(cookie) >> 16n))?.onLost(Number(BigInt(cookie) & 0xffffn), Number(lost));
+function trampolines(): { sample: unknown; lost: unknown } {
+  sampleTrampoline ??= koffi.register((ctx: bigint, cpu: number, data: unknown, size: number) => {
+    streams.get(Number(ctx))?.onRecord(cpu, data, size);
+  }, koffi.pointer(PerfSampleCallback));
+  lostTrampoline ??= koffi.register((ctx: bigint, cpu: number, lost: number | bigint) => {
+    streams.get(Number(ctx))?.onLost(cpu, Number(lost));
   }, koffi.pointer(PerfLostCallback));
-  return { raw: rawTrampoline, lost: lostTrampoline };
+  return { sample: sampleTrampoline, lost: lostTrampoline };
 }
 
 export class PerfEventArray<E = unknown> extends Table<number, number> {
@@ -40,8 +38,7 @@ export class PerfEventArray<E = unknown> extends Table<number, number> {
   lost = 0;
   /** Records delivered since open(). */
   received = 0;
-  private readers: unknown[] = [];
-  private readerArray: unknown = null;
+  private buffer: unknown = null;
   private pump: EventPump | null = null;
   private decoder: RecordDecoder<E> | null = null;
   private onLostHandler: PerfBufferOptions['onLost'];
@@ -58,29 +55,19 @@ export class PerfEventArray<E = unknown> extends Table<number, number> {
     if (pageCount < 1 || (pageCount & (pageCount - 1)) !== 0) {
       throw new BpfError('INVALID_ARGUMENT', `pageCount must be a power of two, got ${pageCount}`);
     }
-    const bcc = libbcc();
-    const { raw, lost } = trampolines();
+    const bpf = libbpf();
+    const { sample, lost } = trampolines();
     this.id = nextStreamId++;
     streams.set(this.id, this);
     this.decoder = new RecordDecoder(this.eventLayout, handler, opts);
     this.onLostHandler = opts.onLost;
-    const key = Buffer.alloc(4);
-    const value = Buffer.alloc(4);
-    for (const cpu of onlineCpus()) {
-      const reader = bcc.open_perf_buffer(raw, lost, (BigInt(this.id) << 16n) | BigInt(cpu), cpu, pageCount, opts.wakeupEvents ?? 1);
-      if (!reader) {
-        const errno = koffi.errno();
-        this.close();
-        throw new BpfError('LOAD', `cannot open perf buffer ${this.name} on CPU ${cpu}: ${errnoName(errno)}`, { errno });
-      }
-      this.readers.push(reader);
-      key.writeUInt32LE(cpu);
-      value.writeInt32LE(bcc.perf_reader_fd(reader) as number);
-      bcc.update_elem(this.fd, key, value, 0);
+    this.buffer = bpf.perf_buffer_new(this.fd, pageCount, sample, lost, BigInt(this.id));
+    if (!this.buffer) {
+      const errno = koffi.errno();
+      streams.delete(this.id);
+      throw new BpfError('LOAD', `cannot open perf buffer ${this.name}: ${errnoName(errno)}`, { errno });
     }
-    this.readerArray = koffi.alloc('void *', this.readers.length);
-    koffi.encode(this.readerArray, koffi.array('void *', this.readers.length), this.readers);
-    this.pump = new EventPump(this.readers.map((r) => bcc.perf_reader_fd(r) as number), () => this.drainOnce(), opts);
+    this.pump = new EventPump([bpf.perf_buffer_epoll_fd(this.buffer) as number], () => this.drainOnce(), opts);
     return this;
   }
 
@@ -96,15 +83,15 @@ export class PerfEventArray<E = unknown> extends Table<number, number> {
   }
 
   private drainOnce(): boolean {
-    libbcc().perf_reader_consume(this.readers.length, this.readerArray);
+    libbpf().perf_buffer_consume(this.buffer);
     this.decoder?.settle();
     return false; // a perf buffer's backlog is bounded by its pages
   }
 
   /** @internal called by the trampoline */
-  onRecord(cpu: number, raw: unknown, size: number): void {
+  onRecord(cpu: number, data: unknown, size: number): void {
     this.received++;
-    this.decoder?.deliver(raw, size, cpu);
+    this.decoder?.deliver(data, size, cpu);
   }
 
   /** @internal called by the trampoline */
@@ -120,10 +107,8 @@ export class PerfEventArray<E = unknown> extends Table<number, number> {
   override close(): void {
     this.pump?.close();
     this.pump = null;
-    const bcc = libbcc();
-    for (const reader of this.readers.splice(0)) bcc.perf_reader_free(reader);
-    if (this.readerArray) koffi.free(this.readerArray);
-    this.readerArray = null;
+    if (this.buffer) libbpf().perf_buffer_free(this.buffer);
+    this.buffer = null;
     streams.delete(this.id);
   }
 }

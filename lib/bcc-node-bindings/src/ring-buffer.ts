@@ -3,7 +3,7 @@
 // stops after a budget of records so a huge backlog never freezes the event loop; the rest
 // follows on the next turn of the loop.
 import koffi from 'koffi';
-import { libbcc, RingSampleCallback } from './ffi/libbcc.ts';
+import { libbpf, RingSampleCallback } from './ffi/libbpf.ts';
 import { BpfError, errnoName } from './errors.ts';
 import { Table, type TableInfo } from './table.ts';
 import { EventPump } from './event-pump.ts';
@@ -43,18 +43,18 @@ export class RingBufTable<E = unknown> extends Table<never, never> {
   /** Starts delivering events to `handler` on the event loop (bcc's open_ring_buffer). */
   open(handler: EventHandler<E>, opts: RingBufferOptions = {}): this {
     if (this.pump) throw new BpfError('INVALID_ARGUMENT', `ring buffer ${this.name} is already open`);
-    const bcc = libbcc();
+    const bpf = libbpf();
     this.id = nextStreamId++;
     streams.set(this.id, this);
     this.decoder = new RecordDecoder(this.eventLayout, handler, opts);
     this.budget = opts.budget ?? 10_000;
-    this.ring = bcc.new_ringbuf(this.fd, trampoline(), BigInt(this.id));
+    this.ring = bpf.ring_buffer_new(this.fd, trampoline(), BigInt(this.id), null);
     if (!this.ring) {
       const errno = koffi.errno();
       streams.delete(this.id);
       throw new BpfError('LOAD', `cannot open ring buffer ${this.name}: ${errnoName(errno)}`, { errno });
     }
-    this.pump = new EventPump([bcc.ring_buffer_epoll_fd(this.ring) as number], () => this.drainOnce(), opts);
+    this.pump = new EventPump([bpf.ring_buffer_epoll_fd(this.ring) as number], () => this.drainOnce(), opts);
     return this;
   }
 
@@ -70,7 +70,7 @@ export class RingBufTable<E = unknown> extends Table<never, never> {
   private drainOnce(): boolean {
     this.inThisDrain = 0;
     this.budgetHit = false;
-    libbcc().consume_ringbuf(this.ring);
+    libbpf().ring_buffer_consume(this.ring);
     this.decoder?.settle();
     return this.budgetHit;
   }
@@ -89,7 +89,7 @@ export class RingBufTable<E = unknown> extends Table<never, never> {
   override close(): void {
     this.pump?.close();
     this.pump = null;
-    if (this.ring) libbcc().free_ringbuf(this.ring);
+    if (this.ring) libbpf().ring_buffer_free(this.ring);
     this.ring = null;
     streams.delete(this.id);
   }

@@ -3,7 +3,8 @@
 // `for (const [k, v] of table.entries())` work with plain numbers, bigints, strings and objects.
 // Whole-table reads use the kernel's batch operations where they exist: 7–10× fewer syscalls.
 import koffi from 'koffi';
-import { libbcc, type Fn } from './ffi/libbcc.ts';
+import { libbpf } from './ffi/libbpf.ts';
+import type { Fn } from './ffi/libbcc.ts';
 import { BpfError, ENOENT, errnoName } from './errors.ts';
 import { MAP_TYPE, batchOpsSupported } from './features.ts';
 import { possibleCpus } from './kernel.ts';
@@ -93,7 +94,7 @@ export class Table<K = unknown, V = unknown> {
 
   get(key: K | Buffer): V | undefined {
     const k = this.encodeKey(key, this.keyBuf);
-    if ((libbcc().lookup_elem(this.fd, k, this.valueBuf) as number) < 0) {
+    if ((libbpf().map_lookup_elem(this.fd, k, this.valueBuf) as number) < 0) {
       const errno = koffi.errno();
       if (errno === ENOENT) return undefined;
       throw mapError(this.name, 'lookup', errno);
@@ -103,7 +104,7 @@ export class Table<K = unknown, V = unknown> {
 
   set(key: K | Buffer, value: V | Buffer, flags = BPF_ANY): void {
     const k = this.encodeKey(key, this.keyBuf);
-    if ((libbcc().update_elem(this.fd, k, this.encodeValue(value), flags) as number) < 0) {
+    if ((libbpf().map_update_elem(this.fd, k, this.encodeValue(value), flags) as number) < 0) {
       throw mapError(this.name, 'update', koffi.errno());
     }
   }
@@ -111,7 +112,7 @@ export class Table<K = unknown, V = unknown> {
   /** Returns whether the key was there. */
   delete(key: K | Buffer): boolean {
     const k = this.encodeKey(key, this.keyBuf);
-    if ((libbcc().delete_elem(this.fd, k) as number) < 0) {
+    if ((libbpf().map_delete_elem(this.fd, k) as number) < 0) {
       const errno = koffi.errno();
       if (errno === ENOENT) return false;
       throw mapError(this.name, 'delete', errno);
@@ -144,14 +145,13 @@ export class Table<K = unknown, V = unknown> {
   /** Removes every entry (arrays: zeroes every value, since array entries cannot be deleted). */
   clear(): void {
     const { keys, count } = this.readAll(false);
-    const del = libbcc().delete_batch;
-    if (del && count > 0 && batchOpsSupported()) {
+    if (count > 0 && batchOpsSupported()) {
       const n = Buffer.alloc(4);
       n.writeUInt32LE(count);
-      if ((del(this.fd, keys, n) as number) >= 0 || koffi.errno() === ENOENT) return;
+      if ((libbpf().map_delete_batch(this.fd, keys, n, null) as number) >= 0 || koffi.errno() === ENOENT) return;
     }
     for (let i = 0; i < count; i++) {
-      libbcc().delete_elem(this.fd, keys.subarray(i * this.info.keySize, (i + 1) * this.info.keySize));
+      libbpf().map_delete_elem(this.fd, keys.subarray(i * this.info.keySize, (i + 1) * this.info.keySize));
     }
   }
 
@@ -160,9 +160,8 @@ export class Table<K = unknown, V = unknown> {
    * that arrive between the read and the delete are not lost. Falls back to read-then-delete.
    */
   drain(): Array<[K, V]> {
-    const batch = libbcc().lookup_and_delete_batch;
-    if (batch && batchOpsSupported()) {
-      const raw = this.batchRead(batch);
+    if (batchOpsSupported()) {
+      const raw = this.batchRead(libbpf().map_lookup_and_delete_batch);
       if (raw) {
         const out: Array<[K, V]> = [];
         for (let i = 0; i < raw.count; i++) {
@@ -178,9 +177,8 @@ export class Table<K = unknown, V = unknown> {
 
   /** Raw keys and values, packed (keySize and storedValueSize strides). */
   readAll(withValues = true): { keys: Buffer; values: Buffer; count: number } {
-    const batch = libbcc().lookup_batch;
-    if (withValues && batch && batchOpsSupported()) {
-      const raw = this.batchRead(batch);
+    if (withValues && batchOpsSupported()) {
+      const raw = this.batchRead(libbpf().map_lookup_batch);
       if (raw) return raw;
     }
     return this.iterateRead(withValues);
@@ -198,7 +196,7 @@ export class Table<K = unknown, V = unknown> {
     while (total < maxEntries) {
       count.writeUInt32LE(maxEntries - total);
       const ret = call(this.fd, first ? null : token, token,
-        keys.subarray(total * keySize), values.subarray(total * this.valueSize), count) as number;
+        keys.subarray(total * keySize), values.subarray(total * this.valueSize), count, null) as number;
       const errno = koffi.errno();
       total += count.readUInt32LE();
       first = false;
@@ -213,20 +211,21 @@ export class Table<K = unknown, V = unknown> {
   }
 
   private iterateRead(withValues: boolean): { keys: Buffer; values: Buffer; count: number } {
-    const bcc = libbcc();
+    const bpf = libbpf();
     const { keySize } = this.info;
     const keyChunks: Buffer[] = [];
     const valueChunks: Buffer[] = [];
+    // A NULL key asks for the first key.
     let key = Buffer.alloc(keySize);
-    let ret = bcc.get_first_key(this.fd, key, keySize) as number;
+    let ret = bpf.map_get_next_key(this.fd, null, key) as number;
     while (ret >= 0) {
       const value = Buffer.alloc(this.valueSize);
-      if (!withValues || (bcc.lookup_elem(this.fd, key, value) as number) >= 0) {
+      if (!withValues || (bpf.map_lookup_elem(this.fd, key, value) as number) >= 0) {
         keyChunks.push(key);
         valueChunks.push(value);
       }
       const next = Buffer.alloc(keySize);
-      ret = bcc.get_next_key(this.fd, key, next) as number;
+      ret = bpf.map_get_next_key(this.fd, key, next) as number;
       key = next;
     }
     return { keys: Buffer.concat(keyChunks), values: Buffer.concat(valueChunks), count: keyChunks.length };
@@ -330,6 +329,14 @@ export class PerCpuTable<K = unknown, V = unknown> extends Table<K, V[]> {
     } else {
       super.clear();
     }
+  }
+
+  /** Per-CPU arrays cannot delete entries: read, then zero (like ArrayTable.drain). */
+  override drain(): Array<[K, V[]]> {
+    if (this.info.type !== MAP_TYPE.PERCPU_ARRAY) return super.drain();
+    const entries = this.entries();
+    this.clear();
+    return entries;
   }
 }
 

@@ -76,6 +76,9 @@ export interface LibBcc {
   ring_buffer_epoll_fd: Fn;
   resolve_symname: Fn;
   procutils_free: Fn;
+  /** For libbpf < 0.6, which has no bpf_map_create / bpf_prog_load. */
+  create_map: Fn;
+  prog_load: Fn;
 }
 
 koffi.struct('bcc_symbol', {
@@ -178,6 +181,8 @@ function load(): LibBcc {
     ring_buffer_epoll_fd: lib.func('int ring_buffer__epoll_fd(void *rb)'),
     resolve_symname: lib.func('int bcc_resolve_symname(const char *module, const char *symname, uint64_t addr, int pid, void *option, _Out_ bcc_symbol *sym)'),
     procutils_free: lib.func('void bcc_procutils_free(void *ptr)'),
+    create_map: lib.func('int bcc_create_map(int map_type, const char *name, int key_size, int value_size, int max_entries, int map_flags)'),
+    prog_load: lib.func('int bcc_prog_load(int prog_type, const char *name, const void *insns, int prog_len, const char *license, unsigned int kern_version, int log_level, void *log_buf, unsigned int log_buf_size)'),
   };
 }
 

@@ -15,7 +15,12 @@ export const libc = {
   memcpy: lib.func('void *memcpy(void *dst, void *src, size_t n)'),
   geteuid: lib.func('uint32_t geteuid(void)'),
   strerror: lib.func('const char *strerror(int errnum)'),
+  /** syscall(2) and ioctl(2) are variadic: koffi takes each extra argument's type at the call. */
+  syscall: lib.func('long syscall(long number, ...)'),
+  ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
 };
+
+export const SYS_PERF_EVENT_OPEN = process.arch === 'arm64' ? 241 : 298;
 
 export function errnoMessage(errno: number): string {
   return libc.strerror(errno) as string;

@@ -1,0 +1,137 @@
+// An artifact made live: its maps created in the kernel, and its functions loaded on demand with
+// the map fds patched into their instructions. Only libbpf is used here (libbcc's own
+// bcc_create_map / bcc_prog_load on libbpf older than 0.6, which lacks the calls).
+import koffi from 'koffi';
+import { libbpf } from './ffi/libbpf.ts';
+import { libbcc } from './ffi/libbcc.ts';
+import { libc } from './ffi/libc.ts';
+import { BpfError, E2BIG, EACCES, EINVAL, ENOSPC, EPERM, errnoName } from './errors.ts';
+import type { Artifact, ArtifactFunction } from './artifact.ts';
+import { PROG_TYPE } from './features.ts';
+import { kernelBtf } from './btf.ts';
+
+const VERIFIER_LOG_SIZE = 4 << 20;
+const VERIFIER_TAIL_LINES = 25;
+/** The kernel keeps 15 characters of a program or map name (BPF_OBJ_NAME_LEN - 1). */
+const NAME_LEN = 15;
+
+let verifierLog: Buffer | null = null;
+
+export class ProgramImage {
+  /** One fd per artifact table, in the artifact's order. */
+  readonly mapFds: number[] = [];
+  private readonly functions = new Map<string, ArtifactFunction>();
+
+  constructor(readonly artifact: Artifact) {
+    for (const fn of artifact.functions) this.functions.set(fn.name, fn);
+    try {
+      for (const table of artifact.tables) this.mapFds.push(this.createMap(table));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private createMap(t: Artifact['tables'][number]): number {
+    const bpf = libbpf();
+    let fd: number;
+    if (t.externalMapId !== undefined) {
+      fd = bpf.map_get_fd_by_id(t.externalMapId) as number;
+    } else if (bpf.map_create) {
+      const opts = Buffer.alloc(48);
+      opts.writeBigUInt64LE(48n, 0);
+      opts.writeUInt32LE(t.flags >>> 0, 28);
+      fd = bpf.map_create(t.type, t.name.slice(0, NAME_LEN), t.keySize, t.leafSize, t.maxEntries, opts) as number;
+    } else {
+      fd = libbcc().create_map(t.type, t.name.slice(0, NAME_LEN), t.keySize, t.leafSize, t.maxEntries, t.flags) as number;
+    }
+    if (fd < 0) {
+      const errno = koffi.errno();
+      if (errno === EPERM && process.geteuid?.() !== 0) throw new BpfError('NOT_ROOT', 'creating BPF maps needs root', { errno });
+      throw new BpfError('LOAD', `cannot create map ${t.name}: ${errnoName(errno)}`, { errno });
+    }
+    return fd;
+  }
+
+  functionNames(): string[] {
+    return [...this.functions.keys()];
+  }
+
+  hasFunction(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /** Loads one function as `progType`; returns its fd. */
+  loadFunction(name: string, progType: number, attachType = -1): number {
+    const fn = this.functions.get(name);
+    if (!fn) throw new BpfError('INVALID_ARGUMENT', `the program has no function named ${name}`);
+    const insns = Buffer.from(fn.insns, 'base64');
+    // For map-value references the offset stays in the second slot; only the fd changes.
+    for (const r of fn.relocations) insns.writeInt32LE(this.mapFds[r.table], r.insn * 8 + 4);
+    const attachBtfId = progType === PROG_TYPE.TRACING ? tracingTarget(name) : 0;
+    let fd = this.load(name, progType, attachType, attachBtfId, insns, null);
+    if (fd < 0) {
+      const errno = koffi.errno();
+      // Load again with the verifier's log to say why.
+      verifierLog ??= Buffer.alloc(VERIFIER_LOG_SIZE);
+      verifierLog[0] = 0;
+      fd = this.load(name, progType, attachType, attachBtfId, insns, verifierLog);
+      if (fd >= 0) return fd; // a transient failure; keep the program
+      throw loadError(name, progType, errno, readCString(verifierLog));
+    }
+    return fd;
+  }
+
+  private load(name: string, progType: number, attachType: number, attachBtfId: number, insns: Buffer, log: Buffer | null): number {
+    const bpf = libbpf();
+    const license = this.artifact.license;
+    if (bpf.prog_load) {
+      const opts = Buffer.alloc(104);
+      opts.writeBigUInt64LE(104n, 0);
+      if (attachType >= 0) opts.writeUInt32LE(attachType, 12);
+      opts.writeUInt32LE(this.artifact.kernVersion >>> 0, 28);
+      opts.writeUInt32LE(attachBtfId, 32);
+      if (log) {
+        opts.writeUInt32LE(1, 88);
+        opts.writeUInt32LE(log.length, 92);
+        opts.writeBigUInt64LE(BigInt(koffi.address(log)), 96);
+      }
+      return bpf.prog_load(progType, name.slice(0, NAME_LEN), license, insns, insns.length / 8, opts) as number;
+    }
+    return libbcc().prog_load(progType, name.slice(0, NAME_LEN), insns, insns.length, license,
+      this.artifact.kernVersion, log ? 1 : 0, log, log ? log.length : 0) as number;
+  }
+
+  close(): void {
+    for (const fd of this.mapFds.splice(0)) libc.close(fd);
+  }
+}
+
+/** fentry/fexit programs name their kernel function: kfunc__vfs_read, kretfunc__vmlinux__vfs_read. */
+function tracingTarget(fnName: string): number {
+  const target = fnName.replace(/^k(ret)?func__(vmlinux__)?/, '');
+  const id = kernelBtf().funcId(target);
+  if (id === undefined) throw new BpfError('ATTACH_MISSING', `no kernel function ${target} in BTF for ${fnName}`);
+  return id;
+}
+
+function readCString(buf: Buffer): string {
+  const end = buf.indexOf(0);
+  return buf.toString('utf8', 0, end < 0 ? buf.length : end);
+}
+
+function loadError(name: string, progType: number, errno: number, log: string): BpfError {
+  const tail = log.trim().split('\n').slice(-VERIFIER_TAIL_LINES).join('\n');
+  if (errno === EPERM && process.geteuid?.() !== 0) return new BpfError('NOT_ROOT', `loading ${name} needs root`, { errno });
+  if (errno === EPERM && progType === PROG_TYPE.TRACING) {
+    return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as fentry/fexit (EPERM): use a tracepoint`, { errno });
+  }
+  if ((errno === EACCES || errno === EINVAL) && log.trim()) {
+    const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time/.test(l)).pop() ?? '';
+    return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail });
+  }
+  if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail });
+  if (errno === ENOSPC) return new BpfError('VERIFIER', `the verifier rejected ${name} (log truncated)`, { errno, log: tail });
+  return new BpfError('LOAD', `loading ${name} failed: ${errnoName(errno)}`, { errno, log: tail });
+}
+

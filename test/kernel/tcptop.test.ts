@@ -1,0 +1,344 @@
+// tcptop against the real kernel: TCP connections that move exactly known byte counts
+// (test/workloads/tcpflows.c), and the rows tcptop prints for them, to the byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { kernelBtf } from 'bcc-node-bindings';
+import { needsBpf } from '../helpers/kernel.ts';
+import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
+import { workload } from '../helpers/workloads.ts';
+import { makeNetnsPair } from '../helpers/netns.ts';
+import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/pinned-map.ts';
+
+// --- the workload: tcpflows prints "server PID PORT" and "client PID LPORT..." ---
+
+interface Flows {
+  proc: ChildProcess;
+  server: Promise<{ pid: number; port: number }>;
+  client: Promise<{ pid: number; ports: number[] }>;
+  /** Lets a client waiting on stdin ("wait-connect" / "wait-transfer") go on. */
+  go(): void;
+  /** Exit code. */
+  done: Promise<number>;
+}
+
+function startFlows(argv: [string, string[]]): Flows {
+  const proc = spawn(argv[0], argv[1], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const waiters: Array<() => void> = [];
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; for (const w of waiters.splice(0)) w(); });
+  const line = (word: string) => new Promise<number[]>((resolve, reject) => {
+    const check = () => {
+      const m = new RegExp(`^${word}((?: \\d+)+)\\n`, 'm').exec(out);
+      if (m) resolve(m[1].trim().split(' ').map(Number));
+      else if (proc.exitCode !== null) reject(new Error(`tcpflows exited without a "${word}" line`));
+      else waiters.push(check);
+    };
+    check();
+    proc.once('exit', check);
+  });
+  return {
+    proc,
+    server: line('server').then(([pid, port]) => ({ pid, port })),
+    client: line('client').then(([pid, ...ports]) => ({ pid, ports })),
+    go: () => proc.stdin!.write('go\n'),
+    done: once(proc, 'exit').then(([code]) => code as number),
+  };
+}
+
+function pair(addr: string, n: number, a: number, b: number, when = 'wait-connect'): Flows {
+  return startFlows([workload('tcpflows'), ['pair', addr, String(n), String(a), String(b), when]]);
+}
+
+// --- tcptop's output ---
+
+interface JsonFlow {
+  pid: number; comm: string; family: number; laddr: string; lport: number; raddr: string; rport: number;
+  rx_bytes: number; tx_bytes: number; rx_kb: number; tx_kb: number;
+}
+interface JsonInterval { time: string; interval_s: number; loadavg: number[]; dropped: number; flows: JsonFlow[] }
+
+function intervals(run: { stdout: string }): JsonInterval[] {
+  return run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonInterval);
+}
+
+function flowsOf(interval: JsonInterval, pid: number): JsonFlow[] {
+  return interval.flows.filter((f) => f.pid === pid);
+}
+
+/** bcc's formats: "%-7s %-12.12s %-21s %-21s %6s %6s" for IPv4, with 32-wide addresses for IPv6. */
+function bccLine(width: 21 | 32, cols: Array<string | number>): string {
+  const [pid, comm, l, r, rx, tx] = cols.map(String);
+  return `${pid.padEnd(7)} ${comm.slice(0, 12).padEnd(12)} ${l.padEnd(width)} ${r.padEnd(width)} ${rx.padStart(6)} ${tx.padStart(6)}`;
+}
+function bccRow(width: 21 | 32, pid: number, comm: string, l: string, r: string, rx: number, tx: number): string {
+  return bccLine(width, [pid, comm, l, r, rx, tx]);
+}
+const HEADER4 = bccLine(21, ['PID', 'COMM', 'LADDR', 'RADDR', 'RX_KB', 'TX_KB']);
+const HEADER6 = bccLine(32, ['PID', 'COMM', 'LADDR6', 'RADDR6', 'RX_KB', 'TX_KB']);
+const kb = (bytes: number) => Math.floor(bytes / 1024);
+
+async function ready(...runs: ToolRun[]): Promise<void> {
+  await Promise.all(runs.map((r) => r.ready));
+}
+
+async function ended(run: ToolRun): Promise<void> {
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+  const code = await run.exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `tcptop exited ${code}: ${run.stderr}`);
+}
+
+test('loopback IPv4 and IPv6 pairs: -C -S 1 1 prints bcc\'s tables with the right PIDs, comms, addresses and KB', async (t) => {
+  if (!needsBpf(t)) return;
+  const [A4, B4, A6, B6] = [300_000, 200_000, 123_456, 654_321];
+  const v4 = pair('127.0.0.1', 1, A4, B4);
+  const v6 = pair('::1', 1, A6, B6);
+  const run = startTool('tcptop', ['-C', '-S', '1', '1']);
+  await ready(run);
+  v4.go();
+  v6.go();
+  const [s4, c4, s6, c6] = await Promise.all([v4.server, v4.client, v6.server, v6.client]);
+  assert.deepEqual(await Promise.all([v4.done, v6.done]), [0, 0]);
+  await ended(run);
+
+  const lines = run.stdout.split('\n');
+  assert.equal(lines[0], 'Tracing... Output every 1 secs. Hit Ctrl-C to end');
+  assert.equal(lines[1], '', 'the -C separator is an empty line');
+  assert.equal(lines[2], HEADER4);
+  const cl4 = `127.0.0.1:${c4.ports[0]}`;
+  const sv4 = `127.0.0.1:${s4.port}`;
+  const cl6 = `::1:${c6.ports[0]}`;
+  const sv6 = `::1:${s6.port}`;
+  // Both ends of a connection move A + B bytes: equal totals, so the lower PID (server) first.
+  const ours4 = [
+    bccRow(21, s4.pid, 'tcpflows-srv', sv4, cl4, kb(A4), kb(B4)),
+    bccRow(21, c4.pid, 'tcpflows-cli', cl4, sv4, kb(B4), kb(A4)),
+  ];
+  const ours6 = [
+    bccRow(32, s6.pid, 'tcpflows-srv', sv6, cl6, kb(A6), kb(B6)),
+    bccRow(32, c6.pid, 'tcpflows-cli', cl6, sv6, kb(B6), kb(A6)),
+  ];
+  // Other TCP traffic on the machine may add rows; ours must be there, in order, in their table.
+  const v6At = lines.indexOf(HEADER6);
+  assert.ok(v6At > 3, `an IPv6 table:\n${run.stdout}`);
+  assert.equal(lines[v6At - 1], '', 'an empty line before the IPv6 table');
+  const mine = (pids: number[], from: number, to: number) => lines.slice(from, to).filter((l) => pids.includes(Number(l.split(' ')[0])));
+  assert.deepEqual(mine([s4.pid, c4.pid], 3, v6At - 1), ours4);
+  assert.deepEqual(mine([s6.pid, c6.pid], v6At + 1, lines.length), ours6);
+  assert.equal(lines.at(-1), '', 'output ends with a newline');
+});
+
+test('--json reports the exact bytes of each end, and a connection opened before tcptop started (addresses read at BTF offsets)', async (t) => {
+  if (!needsBpf(t)) return;
+  const [A, B] = [70_000, 1_500];
+  const fresh = pair('127.0.0.1', 1, A, B);
+  // Connected (and accepted) before tcptop loads: no state change will ever describe it.
+  const old4 = pair('127.0.0.1', 1, B, A, 'wait-transfer');
+  const old6 = pair('::1', 1, A + 1, B + 1, 'wait-transfer');
+  const [o4, o6] = await Promise.all([old4.client, old6.client]);
+  const run = startTool('tcptop', ['--json', '2', '1']);
+  await ready(run);
+  fresh.go();
+  old4.go();
+  old6.go();
+  const [sf, cf, so4, so6] = await Promise.all([fresh.server, fresh.client, old4.server, old6.server]);
+  assert.deepEqual(await Promise.all([fresh.done, old4.done, old6.done]), [0, 0, 0]);
+  await ended(run);
+
+  const [interval] = intervals(run);
+  assert.equal(interval.interval_s, 2);
+  assert.equal(interval.dropped, 0);
+  const strip = (f: JsonFlow) => ({ ...f, pid: 0 });
+  const flow = (family: number, comm: string, laddr: string, lport: number, raddr: string, rport: number, rx: number, tx: number) => ({
+    pid: 0, comm, family, laddr, lport, raddr, rport, rx_bytes: rx, tx_bytes: tx, rx_kb: kb(rx), tx_kb: kb(tx),
+  });
+  assert.deepEqual(flowsOf(interval, sf.pid).map(strip), [flow(4, 'tcpflows-srv', '127.0.0.1', sf.port, '127.0.0.1', cf.ports[0], A, B)]);
+  assert.deepEqual(flowsOf(interval, cf.pid).map(strip), [flow(4, 'tcpflows-cli', '127.0.0.1', cf.ports[0], '127.0.0.1', sf.port, B, A)]);
+  assert.deepEqual(flowsOf(interval, so4.pid).map(strip), [flow(4, 'tcpflows-srv', '127.0.0.1', so4.port, '127.0.0.1', o4.ports[0], B, A)]);
+  assert.deepEqual(flowsOf(interval, o4.pid).map(strip), [flow(4, 'tcpflows-cli', '127.0.0.1', o4.ports[0], '127.0.0.1', so4.port, A, B)]);
+  assert.deepEqual(flowsOf(interval, so6.pid).map(strip), [flow(6, 'tcpflows-srv', '::1', so6.port, '::1', o6.ports[0], A + 1, B + 1)]);
+  assert.deepEqual(flowsOf(interval, o6.pid).map(strip), [flow(6, 'tcpflows-cli', '::1', o6.ports[0], '::1', so6.port, B + 1, A + 1)]);
+
+  // The struct reads use this kernel's BTF offsets, passed to the program as numbers.
+  const ebpf = await runToolToEnd('tcptop', ['--ebpf']);
+  const btf = kernelBtf();
+  for (const [define, field] of [['SK_DADDR_OFF', 'skc_daddr'], ['SK_RCV_SADDR_OFF', 'skc_rcv_saddr'], ['SK_DPORT_OFF', 'skc_dport'],
+    ['SK_NUM_OFF', 'skc_num'], ['SK_FAMILY_OFF', 'skc_family'], ['SK_V6_DADDR_OFF', 'skc_v6_daddr'], ['SK_V6_RCV_SADDR_OFF', 'skc_v6_rcv_saddr']]) {
+    assert.match(ebpf.stdout, new RegExp(`^#define ${define} ${btf.offsetOf('sock', `__sk_common.${field}`)}$`, 'm'));
+  }
+});
+
+test('-p, -4 and -6 filter exactly, and an idle interval prints an empty table, not the last rows', async (t) => {
+  if (!needsBpf(t)) return;
+  const v4 = pair('127.0.0.1', 1, 4096, 8192);
+  const v6 = pair('::1', 1, 10_240, 2_048);
+  const [s4, s6] = await Promise.all([v4.server, v6.server]);
+  const byPid = startTool('tcptop', ['-C', '-S', '-p', String(s4.pid), '1', '2']);
+  const only4 = startTool('tcptop', ['-4', '--json', '1', '1']);
+  const only6 = startTool('tcptop', ['-6', '--json', '1', '1']);
+  await ready(byPid, only4, only6);
+  v4.go();
+  v6.go();
+  const [c4, c6] = await Promise.all([v4.client, v6.client]);
+  assert.deepEqual(await Promise.all([v4.done, v6.done]), [0, 0]);
+  await Promise.all([ended(byPid), ended(only4), ended(only6)]);
+
+  // One process, two intervals: its row, then an empty table (the processes have exited).
+  assert.equal(byPid.stdout, [
+    'Tracing... Output every 1 secs. Hit Ctrl-C to end', '',
+    HEADER4, bccRow(21, s4.pid, 'tcpflows-srv', `127.0.0.1:${s4.port}`, `127.0.0.1:${c4.ports[0]}`, 4, 8), '',
+    HEADER4, '',
+  ].join('\n'));
+
+  const [i4] = intervals(only4);
+  assert.ok(i4.flows.every((f) => f.family === 4), 'only IPv4 rows with -4');
+  assert.equal(flowsOf(i4, s4.pid).length, 1);
+  assert.equal(flowsOf(i4, c4.pid).length, 1);
+  assert.equal(flowsOf(i4, s6.pid).length + flowsOf(i4, c6.pid).length, 0);
+  const [i6] = intervals(only6);
+  assert.ok(i6.flows.every((f) => f.family === 6), 'only IPv6 rows with -6');
+  assert.deepEqual(flowsOf(i6, s6.pid).map((f) => [f.rx_bytes, f.tx_bytes]), [[10_240, 2_048]]);
+  assert.deepEqual(flowsOf(i6, c6.pid).map((f) => [f.rx_bytes, f.tx_bytes]), [[2_048, 10_240]]);
+  assert.equal(flowsOf(i6, s4.pid).length + flowsOf(i6, c4.pid).length, 0);
+});
+
+test('between two network namespaces joined by a veth pair, rows show the namespaces\' own addresses', async (t) => {
+  if (!needsBpf(t)) return;
+  const ns = makeNetnsPair(`bpfkit-tcptop${process.pid}`);
+  t.after(() => ns.close());
+  const bin = workload('tcpflows');
+  const run = startTool('tcptop', ['--json', '2', '1']);
+  await ready(run);
+  const results: Array<{ server: { pid: number; port: number }; client: { pid: number; ports: number[] }; family: number; srv: string; cli: string }> = [];
+  for (const [family, srv, cli] of [[4, ns.addrA4, ns.addrB4], [6, ns.addrA6, ns.addrB6]] as const) {
+    const server = startFlows(ns.exec(ns.a, bin, ['serve', srv, '0', '1', '5000', '9000']));
+    const { pid, port } = await server.server;
+    const client = startFlows(ns.exec(ns.b, bin, ['connect', srv, String(port), '1', '5000', '9000']));
+    const c = await client.client;
+    assert.deepEqual(await Promise.all([server.done, client.done]), [0, 0]);
+    results.push({ server: { pid, port }, client: c, family, srv, cli });
+  }
+  await ended(run);
+  const [interval] = intervals(run);
+  for (const r of results) {
+    assert.deepEqual(flowsOf(interval, r.server.pid).map((f) => [f.family, f.laddr, f.lport, f.raddr, f.rport, f.rx_bytes, f.tx_bytes]),
+      [[r.family, r.srv, r.server.port, r.cli, r.client.ports[0], 5000, 9000]]);
+    assert.deepEqual(flowsOf(interval, r.client.pid).map((f) => [f.family, f.laddr, f.lport, f.raddr, f.rport, f.rx_bytes, f.tx_bytes]),
+      [[r.family, r.cli, r.client.ports[0], r.srv, r.server.port, 9000, 5000]]);
+  }
+});
+
+test('2,000 concurrent loopback connections: every flow of both ends is reported, none dropped', async (t) => {
+  if (!needsBpf(t)) return;
+  const N = 2000;
+  const flows = pair('127.0.0.1', N, 1000, 3000);
+  const server = await flows.server;
+  const run = startTool('tcptop', ['--json', '4', '1']);
+  await ready(run);
+  flows.go();
+  const client = await flows.client;
+  assert.equal(await flows.done, 0);
+  await ended(run);
+
+  const [interval] = intervals(run);
+  assert.equal(interval.dropped, 0);
+  const cli = flowsOf(interval, client.pid);
+  const srv = flowsOf(interval, server.pid);
+  assert.equal(cli.length, N);
+  assert.equal(srv.length, N);
+  assert.deepEqual(cli.map((f) => f.lport).sort(), [...client.ports].sort());
+  assert.deepEqual(srv.map((f) => f.rport).sort(), [...client.ports].sort());
+  assert.ok(cli.every((f) => f.rport === server.port && f.tx_bytes === 1000 && f.rx_bytes === 3000 && f.laddr === '127.0.0.1'));
+  assert.ok(srv.every((f) => f.lport === server.port && f.rx_bytes === 1000 && f.tx_bytes === 3000 && f.raddr === '127.0.0.1'));
+});
+
+// --- container filters: bcc's pinned maps ---
+
+function cgroup2Root(): string | null {
+  for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, dir, type] = line.split(' ');
+    if (type === 'cgroup2') return dir;
+  }
+  return null;
+}
+
+function ensureBpffs(): boolean {
+  if (fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) return false;
+  execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+  return true;
+}
+
+function u64(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+
+test('--cgroupmap and --mntnsmap count only processes whose cgroup or mount namespace is in the pinned map', async (t) => {
+  if (!needsBpf(t)) return;
+  const root = cgroup2Root();
+  assert.ok(root, 'a cgroup2 hierarchy is mounted');
+  const mounted = ensureBpffs();
+  const tag = `bpfkit-tcptop-${process.pid}`;
+  const cgroupDir = `${root}/${tag}`;
+  const paths = [`/sys/fs/bpf/${tag}-cgroups`, `/sys/fs/bpf/${tag}-mntns`];
+  t.after(() => {
+    for (const p of paths) fs.rmSync(p, { force: true });
+    try { fs.rmdirSync(cgroupDir); } catch { /* never made, or still busy */ }
+    if (mounted) execFileSync('umount', ['/sys/fs/bpf']);
+  });
+  const cgroupFd = createPinnedHashMap(paths[0], CGROUP_MAP, 16);
+  const mntnsFd = createPinnedHashMap(paths[1], MNTNS_MAP, 16);
+
+  // The client runs in its own mount namespace (unshare -m execs it: same PID) and cgroup.
+  const server = startFlows([workload('tcpflows'), ['serve', '127.0.0.1', '0', '1', '3000', '6000']]);
+  const { pid: serverPid, port } = await server.server;
+  const client = startFlows(['unshare', ['-m', workload('tcpflows'), 'connect', '127.0.0.1', String(port), '1', '3000', '6000', 'wait-connect']]);
+  const clientPid = client.proc.pid!;
+  fs.mkdirSync(cgroupDir);
+  fs.writeFileSync(`${cgroupDir}/cgroup.procs`, String(clientPid));
+  // Wait until unshare has become tcpflows in its new namespace.
+  for (let i = 0; i < 200 && fs.readlinkSync(`/proc/${clientPid}/ns/mnt`) === fs.readlinkSync('/proc/self/ns/mnt'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  updatePinnedMap(cgroupFd, u64(fs.statSync(cgroupDir).ino), u64(1));
+  const inum = Buffer.alloc(4);
+  inum.writeUInt32LE(1);
+  updatePinnedMap(mntnsFd, u64(fs.statSync(`/proc/${clientPid}/ns/mnt`).ino), inum);
+  fs.closeSync(cgroupFd);
+  fs.closeSync(mntnsFd);
+
+  const byCgroup = startTool('tcptop', ['--cgroupmap', paths[0], '--json', '2', '1']);
+  const byMntns = startTool('tcptop', ['--mntnsmap', paths[1], '--json', '2', '1']);
+  await ready(byCgroup, byMntns);
+  client.go();
+  assert.deepEqual(await Promise.all([server.done, client.done]), [0, 0]);
+  await Promise.all([ended(byCgroup), ended(byMntns)]);
+
+  for (const run of [byCgroup, byMntns]) {
+    const [interval] = intervals(run);
+    assert.deepEqual(interval.flows.map((f) => [f.pid, f.rport, f.rx_bytes, f.tx_bytes]), [[clientPid, port, 6000, 3000]]);
+    assert.equal(flowsOf(interval, serverPid).length, 0);
+  }
+});
+
+test('a pinned map of the wrong shape, or a path outside /sys/fs/bpf, is refused before anything loads', async (t) => {
+  if (!needsBpf(t)) return;
+  const mounted = ensureBpffs();
+  const path = `/sys/fs/bpf/bpfkit-tcptop-${process.pid}-wrong`;
+  t.after(() => {
+    fs.rmSync(path, { force: true });
+    if (mounted) execFileSync('umount', ['/sys/fs/bpf']);
+  });
+  fs.closeSync(createPinnedHashMap(path, { option: 'test', keySize: 8, valueSize: 8 }, 4));
+  const wrong = await runToolToEnd('tcptop', ['--mntnsmap', path]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /^tcptop: --mntnsmap: .*value 8 B \(want 4\)/m);
+  const outside = await runToolToEnd('tcptop', ['--cgroupmap', '/tmp/x"; evil']);
+  assert.equal(outside.code, 2);
+  assert.match(outside.stderr, /pinned map path under \/sys\/fs\/bpf\//);
+});

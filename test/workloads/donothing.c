@@ -1,0 +1,5 @@
+/* Exits 0 at once: the cheapest program to exec, for exec bursts. */
+int main(void)
+{
+    return 0;
+}
