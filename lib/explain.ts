@@ -28,14 +28,14 @@ export function explain(bpf: BPF, attachments: AttachChoice[] = []): string {
   for (const fn of bpf.loadedFunctions()) {
     const info = programInfo(fn.fd);
     const where = links.filter((l) => l.fnName === fn.name).map((l) => `${l.kind} ${l.target}`).join(', ') || 'not attached';
-    lines.push(`  id ${info.id} ${fn.name}: ${PROG_TYPE_NAMES[info.type] ?? `type ${info.type}`} on ${where}`);
+    lines.push(`  program id ${info.id} ${fn.name}: ${PROG_TYPE_NAMES[info.type] ?? `type ${info.type}`} on ${where}`);
     lines.push(`    verifier: ${info.verifiedInsns} insns processed; after rewrites ${info.xlatedInsns} insns; JIT ${info.jitedBytes} bytes of machine code; ${bytes(info.memlockBytes)} locked`);
   }
   lines.push('maps:');
   for (const name of bpf.tableNames()) {
     const table = bpf.table(name);
     const info = mapInfo(table.fd);
-    lines.push(`  id ${info.id} ${name}: ${MAP_TYPE_NAMES[info.type] ?? `type ${info.type}`}, key ${info.keySize} B, value ${info.valueSize} B, max ${info.maxEntries} entries, ${bytes(info.memlockBytes)}`);
+    lines.push(`  map id ${info.id} ${name}: ${MAP_TYPE_NAMES[info.type] ?? `type ${info.type}`}, key ${info.keySize} B, value ${info.valueSize} B, max ${info.maxEntries} entries, ${bytes(info.memlockBytes)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -54,12 +54,17 @@ for (const tool of Object.keys(TOOLS)) {
   test(`${tool}: --explain names programs that exist while it runs, and Ctrl-C unloads them`, async (t) => {
     if (!needsBpf(t)) return;
     const run = startTool(tool, ['--explain']);
-    await run.ready;
-    const ids = [...run.stderr.matchAll(/^ {2}id (\d+) /gm)].map((m) => Number(m[1]));
-    assert.ok(ids.length > 0, `no program ids in --explain output:\n${run.stderr}`);
-    assert.match(run.stderr, /verifier: \d+ insns processed/);
-    for (const id of ids) assert.equal(programExists(id), true);
-    assert.equal(await run.stop('SIGINT'), 0);
+    let ids: number[] = [];
+    try {
+      await run.ready;
+      ids = [...run.stderr.matchAll(/^ {2}program id (\d+) /gm)].map((m) => Number(m[1]));
+      assert.ok(ids.length > 0, `no program ids in --explain output:\n${run.stderr}`);
+      assert.match(run.stderr, /verifier: \d+ insns processed/);
+      for (const id of ids) assert.equal(programExists(id), true);
+      assert.equal(await run.stop('SIGINT'), 0);
+    } finally {
+      await run.stop('SIGKILL');
+    }
     for (let i = 0; i < 100 && ids.some(programExists); i++) await sleep(20);
     for (const id of ids) assert.equal(programExists(id), false, `program ${id} still loaded after Ctrl-C`);
   });
@@ -67,9 +72,15 @@ for (const tool of Object.keys(TOOLS)) {
   test(`${tool}: SIGTERM also detaches everything`, async (t) => {
     if (!needsBpf(t)) return;
     const run = startTool(tool, ['--explain']);
-    await run.ready;
-    const ids = [...run.stderr.matchAll(/^ {2}id (\d+) /gm)].map((m) => Number(m[1]));
-    await run.stop('SIGTERM');
+    let ids: number[] = [];
+    try {
+      await run.ready;
+      ids = [...run.stderr.matchAll(/^ {2}program id (\d+) /gm)].map((m) => Number(m[1]));
+      assert.ok(ids.length > 0);
+      await run.stop('SIGTERM');
+    } finally {
+      await run.stop('SIGKILL');
+    }
     for (let i = 0; i < 100 && ids.some(programExists); i++) await sleep(20);
     for (const id of ids) assert.equal(programExists(id), false);
   });
@@ -77,11 +88,15 @@ for (const tool of Object.keys(TOOLS)) {
   test(`${tool}: --json lines parse`, async (t) => {
     if (!needsBpf(t)) return;
     const run = startTool(tool, JSON_RUN[tool]);
-    await run.ready;
-    // Something for every tool to see: execs, syscalls, and (for tcptop) nothing needed.
-    for (let i = 0; i < 3; i++) await runToolToEnd(tool, ['--help']);
-    await sleep(1500);
-    await run.stop('SIGINT');
+    try {
+      await run.ready;
+      // Something for every tool to see: execs, syscalls, and (for tcptop) nothing needed.
+      for (let i = 0; i < 3; i++) await runToolToEnd(tool, ['--help']);
+      await sleep(1500);
+      await run.stop('SIGINT');
+    } finally {
+      await run.stop('SIGKILL');
+    }
     const lines = run.stdout.split('\n').filter(Boolean);
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
     if (tool !== 'tcptop' && tool !== 'biolatency') assert.ok(lines.length > 0, 'no JSON output');
