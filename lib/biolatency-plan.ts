@@ -14,9 +14,8 @@
 // BPFKIT_BIOLATENCY_AVOID=raw_tracepoint,tracepoint,kprobe rules kinds out, to try the fallbacks.
 import fs from 'node:fs';
 import os from 'node:os';
-import { kernelBtf, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
+import { kernelBtf, kernelBtfOrNull, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
 import { chooseAttach, type AttachCandidate, type AttachChoice } from './attach-plan.ts';
-import { btfLookup } from './btf-lookup.ts';
 
 export type ProbeKind = 'raw_tracepoint' | 'tracepoint' | 'kprobe';
 
@@ -190,7 +189,7 @@ export function liveKernel(): KernelView {
       kallsyms ??= new Set(fs.readFileSync('/proc/kallsyms', 'utf8').split('\n').map((l) => l.split(/\s+/)[2]));
       return kallsyms.has(fn) ? null : 'no such kernel function here (renamed or inlined)';
     },
-    rawArg: (tp) => btfLookup()?.rawTracepointArg(tp, 'request'),
+    rawArg: (tp) => kernelBtfOrNull()?.rawTracepointArg(tp, 'request'),
     offset(struct, field) {
       try { return kernelBtf().fieldLocation(struct, field)?.offset; } catch { return undefined; }
     },

@@ -33,9 +33,13 @@ export interface LoopDevice {
 const live = new Set<LoopDevice>();
 const removeAll = () => { for (const dev of live) dev.remove(); };
 process.on('exit', removeAll);
-// A test run killed by its timeout or by Ctrl-C removes them too, then dies of the same signal.
+// A run killed by its timeout or by Ctrl-C removes them too, then dies of the same signal (unless
+// the program has its own handler for it, such as the benchmark's, which then decides).
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => { removeAll(); process.kill(process.pid, signal); });
+  process.once(signal, () => {
+    removeAll();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
 }
 
 /** Completed requests of any kind: what the kernel itself counts as done. */

@@ -9,7 +9,7 @@ import {
   formatInterval, jsonInterval, sectionsFrom, type Drained, type Grouping, type Interval,
 } from '../../lib/biolatency-output.ts';
 import { bccFlagLayout, describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../../lib/block-flags.ts';
-import { btfLookup } from '../../lib/btf-lookup.ts';
+import { kernelBtfOrNull } from 'bcc-node-bindings';
 import { kernelDev } from '../../lib/disks.ts';
 
 const BCC = {
@@ -247,7 +247,7 @@ test('rwbs letters map to flags that print as bcc names them', () => {
 });
 
 test('on a kernel with BTF, flag numbers come from its enums (renumbered operations named right)', (t) => {
-  const btf = btfLookup();
+  const btf = kernelBtfOrNull();
   if (!btf?.enumValues('req_op')) return t.skip('no kernel BTF with enum req_op');
   const layout = requestFlagLayout(btf);
   assert.equal(layout.source, 'kernel BTF');

@@ -45,6 +45,11 @@ export class KernelBtf {
   private readonly byName = new Map<string, number[]>();
   private readonly funcIds: number[] = [];
   private funcs: Map<string, number> | null = null;
+  /** Enums and typedefs, named on first use (there are tens of thousands of typedefs). */
+  private readonly enumIds: number[] = [];
+  private readonly typedefIds: number[] = [];
+  private enums: Map<string, number> | null = null;
+  private typedefs: Map<string, number> | null = null;
 
   static load(path = '/sys/kernel/btf/vmlinux'): KernelBtf {
     let data: Buffer;
@@ -83,6 +88,10 @@ export class KernelBtf {
         }
       } else if (kind === BTF_KIND.FUNC) {
         this.funcIds.push(id); // named on first use: most tools never ask
+      } else if (kind === BTF_KIND.ENUM || kind === BTF_KIND.ENUM64) {
+        this.enumIds.push(id);
+      } else if (kind === BTF_KIND.TYPEDEF) {
+        this.typedefIds.push(id);
       }
       at += 12 + this.extraSize(kind, vlen);
     }
@@ -128,16 +137,70 @@ export class KernelBtf {
     }
   }
 
+  private nameIndex(ids: number[]): Map<string, number> {
+    const index = new Map<string, number>();
+    for (const id of ids) {
+      const name = this.string(this.view.getUint32(this.records[id], true));
+      if (!index.has(name)) index.set(name, id);
+    }
+    return index;
+  }
+
   /** A kernel function's BTF id (what fentry/fexit programs attach to). */
   funcId(name: string): number | undefined {
-    if (!this.funcs) {
-      this.funcs = new Map();
-      for (const id of this.funcIds) {
-        const fnName = this.string(this.view.getUint32(this.records[id], true));
-        if (!this.funcs.has(fnName)) this.funcs.set(fnName, id);
-      }
-    }
+    this.funcs ??= this.nameIndex(this.funcIds);
     return this.funcs.get(name);
+  }
+
+  /**
+   * The constants of `enum name` on this kernel (enum req_flag_bits says which bit of a request's
+   * cmd_flags is REQ_SYNC here; the numbers move between releases). Undefined when there is none.
+   */
+  enumValues(name: string): Map<string, bigint> | undefined {
+    this.enums ??= this.nameIndex(this.enumIds);
+    const id = this.enums.get(name);
+    if (id === undefined) return undefined;
+    const at = this.records[id];
+    const info = this.view.getUint32(at + 4, true);
+    const signed = info >>> 31 === 1;
+    const wide = this.kind(id) === BTF_KIND.ENUM64;
+    const out = new Map<string, bigint>();
+    for (let i = 0; i < (info & 0xffff); i++) {
+      const m = at + 12 + i * (wide ? 12 : 8);
+      let value: bigint;
+      if (wide) {
+        value = (BigInt(this.view.getUint32(m + 8, true)) << 32n) | BigInt(this.view.getUint32(m + 4, true));
+        if (signed) value = BigInt.asIntN(64, value);
+      } else {
+        value = BigInt(signed ? this.view.getInt32(m + 4, true) : this.view.getUint32(m + 4, true));
+      }
+      out.set(this.string(this.view.getUint32(m, true)), value);
+    }
+    return out;
+  }
+
+  /**
+   * Which ctx->args[i] of raw tracepoint `tp` is its first `struct structName *` argument, read from
+   * the kernel's btf_trace_<tp> typedef (block_rq_issue passes (rq) since 5.11, (q, rq) before).
+   */
+  rawTracepointArg(tp: string, structName: string): number | undefined {
+    this.typedefs ??= this.nameIndex(this.typedefIds);
+    const typedef = this.typedefs.get(`btf_trace_${tp}`);
+    if (typedef === undefined) return undefined;
+    const ptr = this.resolve(this.view.getUint32(this.records[typedef] + 8, true));
+    if (this.kind(ptr) !== BTF_KIND.PTR) return undefined;
+    const proto = this.resolve(this.view.getUint32(this.records[ptr] + 8, true));
+    if (this.kind(proto) !== BTF_KIND.FUNC_PROTO) return undefined;
+    const at = this.records[proto];
+    const vlen = this.view.getUint32(at + 4, true) & 0xffff;
+    // The first parameter is the tracepoint's private data, which BPF programs do not get.
+    for (let i = 1; i < vlen; i++) {
+      const param = this.resolve(this.view.getUint32(at + 12 + i * 8 + 4, true));
+      if (this.kind(param) !== BTF_KIND.PTR) continue;
+      const target = this.resolve(this.view.getUint32(this.records[param] + 8, true));
+      if (this.kind(target) === BTF_KIND.STRUCT && this.string(this.view.getUint32(this.records[target], true)) === structName) return i - 1;
+    }
+    return undefined;
   }
 
   /** A struct's (or union's) type id by name; the first definition when several exist. */
@@ -213,4 +276,13 @@ let vmlinux: KernelBtf | null = null;
 export function kernelBtf(): KernelBtf {
   vmlinux ??= KernelBtf.load();
   return vmlinux;
+}
+
+/** The running kernel's BTF, or null on a kernel built without it. */
+export function kernelBtfOrNull(): KernelBtf | null {
+  try {
+    return kernelBtf();
+  } catch {
+    return null;
+  }
 }

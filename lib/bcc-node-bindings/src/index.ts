@@ -21,5 +21,5 @@ export * from './histogram.ts';
 export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
 export { closeAll } from './cleanup.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
-export { KernelBtf, kernelBtf, BTF_KIND, type FieldLocation } from './btf.ts';
+export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type FieldLocation } from './btf.ts';
 export { libbcc } from './ffi/libbcc.ts';
