@@ -17,7 +17,7 @@
  *                          HOOK_TRACEPOINT (syscalls:sys_{enter,exit}_*) or HOOK_KPROBE
  *   MAX_ARGS               --max-args (failed execs only: successes carry the whole area)
  *   FILTER_UID/TARGET_UID, FILTER_PPID/TARGET_PPID, FILTER_CGROUP, FILTER_CGROUP_MAP,
- *   FILTER_MNTNS_MAP       filters applied in the kernel
+ *   FILTER_MNTNS_MAP       filters applied in the kernel (PIN_ID: see the container filters)
  *   USE_RINGBUF/RINGBUF_PAGES   ring buffer (5.8+) or perf buffer
  *   TASK_*, MM_*, NSPROXY_*, MNT_NS_*   struct offsets from the running kernel's BTF
  */
@@ -75,16 +75,16 @@ BPF_PERF_OUTPUT(events);
 #if FILTER_CGROUP
 BPF_CGROUP_ARRAY(cgroup_filter, 1);
 #endif
+/* bcc's container filters read hash maps that someone else pinned. The user's path never enters
+ * this program: tools/execsnoop.ts checks the map, pins it again at a path made from the tool's
+ * PID (PIN_ID), and removes that second pin as soon as the program holds the map. */
+#define PIN_STR_(x) #x
+#define PIN_STR(x) PIN_STR_(x)
 #if FILTER_CGROUP_MAP
-/* bcc's --cgroupmap: the user's pinned hash of cgroup ids goes into slot 0 of this map-of-maps
- * (lib/pinned-map.ts); the template gives the kernel the inner map's shape. */
-BPF_F_TABLE("hash", u64, u64, cgroupmap_template, CGROUPMAP_ENTRIES, CGROUPMAP_FLAGS);
-BPF_ARRAY_OF_MAPS(cgroupmap, "cgroupmap_template", 1);
+BPF_TABLE_PINNED("hash", u64, u64, cgroupset, 1024, "/sys/fs/bpf/bpfkit-execsnoop-" PIN_STR(PIN_ID) "-cgroupmap");
 #endif
 #if FILTER_MNTNS_MAP
-/* bcc's --mntnsmap: the same, for a hash of mount namespace inode numbers. */
-BPF_F_TABLE("hash", u64, u32, mntnsmap_template, MNTNSMAP_ENTRIES, MNTNSMAP_FLAGS);
-BPF_ARRAY_OF_MAPS(mntnsmap, "mntnsmap_template", 1);
+BPF_TABLE_PINNED("hash", u64, u32, mount_ns_set, 1024, "/sys/fs/bpf/bpfkit-execsnoop-" PIN_STR(PIN_ID) "-mntnsmap");
 #endif
 
 static __always_inline bool traced(u32 uid, u32 ppid)
@@ -101,19 +101,14 @@ static __always_inline bool traced(u32 uid, u32 ppid)
     if (cgroup_filter.check_current_task(0) != 1)
         return false;
 #endif
-#if FILTER_CGROUP_MAP || FILTER_MNTNS_MAP
-    int slot = 0;
-#endif
 #if FILTER_CGROUP_MAP
-    void *cgroups = cgroupmap.lookup(&slot);
     u64 cgroup_id = bpf_get_current_cgroup_id();
-    if (!cgroups || !bpf_map_lookup_elem(cgroups, &cgroup_id))
+    if (!cgroupset.lookup(&cgroup_id))
         return false;
 #endif
 #if FILTER_MNTNS_MAP
-    void *namespaces = mntnsmap.lookup(&slot);
     u64 mntns = bpfkit_current_mntns();
-    if (!namespaces || !bpf_map_lookup_elem(namespaces, &mntns))
+    if (!mount_ns_set.lookup(&mntns))
         return false;
 #endif
     return true;

@@ -8,12 +8,14 @@
  * Configuration arrives as #defines from tools/tcptop.ts (numbers only):
  *   BYTES_FROM          where byte counts come from: BYTES_FROM_SOCK_TP, _FEXIT or _KPROBES
  *   TRACK_STATE         1 when sock:inet_sock_set_state exists (addresses without struct reads)
- *   SK_*_OFF            struct sock field offsets from the running kernel's BTF (or 0 = headers)
+ *   SK_*_OFF            struct sock field offsets from the running kernel's BTF, or
+ *   SK_OFFSETS_FROM_HEADERS  1 where there is no BTF (offsetof() on the compile-time headers)
  *   TCP_RECVMSG_NONBLOCK  1 when tcp_recvmsg still has its `nonblock` argument (before 5.19)
- *   FILTER_PID, FILTER_FAMILY (0 = all), FILTER_CGROUP_MAP, FILTER_MNTNS_MAP
+ *   FILTER_PID, FILTER_FAMILY (0 = all), FILTER_CGROUP_MAP, FILTER_MNTNS_MAP, PIN_ID
  *   MAX_FLOWS, MAX_SOCKETS
  */
 
+/* Our own names: the kernel headers, included on the fallback paths, define the usual ones. */
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
@@ -57,38 +59,32 @@ BPF_TABLE("lru_hash", u64, struct addrs_t, socks, MAX_SOCKETS);
 /* Sends and receives not counted because `flows` was full; user space reports them. */
 BPF_ARRAY(dropped, u64, 1);
 
+/* bcc's container filters read maps someone else pinned. The user's path never enters this
+ * program: tools/tcptop.ts checks the map, pins it again at a path made from the tool's PID
+ * (PIN_ID), and removes that second pin as soon as the program holds the map. */
+#define PIN_STR_(x) #x
+#define PIN_STR(x) PIN_STR_(x)
+
 #if FILTER_CGROUP_MAP
-/* The user's pinned map goes into slot 0 of the outer map (see lib/pinned-map.ts): the template
- * only gives its shape. */
-BPF_F_TABLE("hash", u64, u64, cgroupmap_template, CGROUPMAP_ENTRIES, CGROUPMAP_FLAGS);
-BPF_ARRAY_OF_MAPS(cgroupmap, "cgroupmap_template", 1);
+BPF_TABLE_PINNED("hash", u64, u64, cgroupset, 1024, "/sys/fs/bpf/bpfkit-tcptop-" PIN_STR(PIN_ID) "-cgroupmap");
 #endif
 
 #if FILTER_MNTNS_MAP
 #include <bpfkit/task.h>
-BPF_F_TABLE("hash", u64, u32, mntnsmap_template, MNTNSMAP_ENTRIES, MNTNSMAP_FLAGS);
-BPF_ARRAY_OF_MAPS(mntnsmap, "mntnsmap_template", 1);
+BPF_TABLE_PINNED("hash", u64, u32, mount_ns_set, 1024, "/sys/fs/bpf/bpfkit-tcptop-" PIN_STR(PIN_ID) "-mntnsmap");
 #endif
 
 static __always_inline bool container_allowed(void)
 {
 #if FILTER_CGROUP_MAP
-    {
-        int slot = 0;
-        void *set = cgroupmap.lookup(&slot);
-        u64 cgroup = bpf_get_current_cgroup_id();
-        if (!set || !bpf_map_lookup_elem(set, &cgroup))
-            return false;
-    }
+    u64 cgroup = bpf_get_current_cgroup_id();
+    if (!cgroupset.lookup(&cgroup))
+        return false;
 #endif
 #if FILTER_MNTNS_MAP
-    {
-        int slot = 0;
-        void *set = mntnsmap.lookup(&slot);
-        u64 mntns = bpfkit_current_mntns();
-        if (!set || !bpf_map_lookup_elem(set, &mntns))
-            return false;
-    }
+    u64 mntns = bpfkit_current_mntns();
+    if (!mount_ns_set.lookup(&mntns))
+        return false;
 #endif
     return true;
 }

@@ -4,8 +4,10 @@
 //
 // The child is a shell that stops itself with SIGSTOP and, once continued, replaces itself with the
 // command (`exec`). Stopping rather than blocking on a pipe read means nothing of ours runs in the
-// child after release: no read() returning, no dup2/close to restore descriptors, just the execve()
-// (and PATH lookups) any launcher makes. The command keeps our stdin, stdout and stderr.
+// child after release: no read() returning, no dup2/close to restore descriptors, just one
+// execve(). The command is looked up on PATH here and run by its full path, so the trace does not
+// start with a failed execve() per PATH entry (bcc's execvp() shows those); its argv[0] is that
+// path. It keeps our stdin, stdout and stderr.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,9 +24,9 @@ export class HeldCommand {
   private readonly child: ChildProcess;
   private ended = false;
 
-  private constructor(argv: string[]) {
-    this.child = spawn('/bin/sh', ['-c', HOLD_SCRIPT, 'sh', ...argv], { stdio: 'inherit' });
-    if (this.child.pid === undefined) throw new Error(`could not start ${argv[0]}`);
+  private constructor(file: string, args: string[]) {
+    this.child = spawn('/bin/sh', ['-c', HOLD_SCRIPT, 'sh', file, ...args], { stdio: 'inherit' });
+    if (this.child.pid === undefined) throw new Error(`could not start ${file}`);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
@@ -37,8 +39,9 @@ export class HeldCommand {
   /** Starts `argv` held (the command name must be found on PATH or be a path that can run). */
   static start(argv: string[]): HeldCommand {
     if (argv.length === 0) throw new UsageError('no command to run');
-    if (!findExecutable(argv[0])) throw new UsageError(`command not found: ${argv[0]}`);
-    return new HeldCommand(argv);
+    const file = findExecutable(argv[0]);
+    if (!file) throw new UsageError(`command not found: ${argv[0]}`);
+    return new HeldCommand(path.resolve(file), argv.slice(1));
   }
 
   get hasExited(): boolean {

@@ -1,15 +1,15 @@
 // Pinned BPF maps, as bcc's --cgroupmap and --mntnsmap name them: a path under /sys/fs/bpf that
 // someone else created and fills (see bcc's docs/special_filtering.md).
 //
-// bcc splices the path into its C program (BPF_TABLE_PINNED(..., "PATH")). We never put a user's
-// text into C, so the tool's program declares an empty one-slot map-of-maps instead, and user
-// space puts the pinned map's fd into it: the program then looks things up in the user's map
-// itself, live, as bcc's does. The kernel accepts an inner map only when it matches the
-// program's template in type, key and value size and flags, so the map is checked here first and
-// a mismatch is a clear usage error rather than a failed update.
+// bcc splices the user's path into its C program (BPF_TABLE_PINNED(..., "PATH")). We never put a
+// user's text into C: the map is opened here, checked (a hash map with the key and value sizes
+// the option needs, so a wrong map is a clear usage error rather than a silent mismatch), and
+// pinned a second time at a path the tool builds from numbers only (pinAgain), which is what its
+// program names; that second pin is removed as soon as the program holds the map. The program
+// then looks things up in the user's own map, live, as bcc's does.
 //
 // The binding does not wrap bpf_obj_get/bpf_obj_pin, so they are declared here on libbpf, which
-// libbcc depends on (already loaded by the time a tool attaches).
+// libbcc depends on.
 import fs from 'node:fs';
 import koffi from 'koffi';
 import { MAP_TYPE, mapInfo, type MapInfo } from 'bcc-node-bindings';
@@ -89,9 +89,16 @@ export function openPinnedMap(path: string, shape: PinnedMapShape): PinnedMap {
   return { path, fd, info };
 }
 
-/** The #defines a program's template map needs to accept this map as its inner map. */
-export function templateDefines(prefix: string, map: PinnedMap): Record<string, number> {
-  return { [`${prefix}_ENTRIES`]: map.info.maxEntries, [`${prefix}_FLAGS`]: map.info.flags };
+/**
+ * Pins `map` again at `path` (built by the caller from numbers, never from user text); returns
+ * the function that removes that pin again, leaving the user's own pin alone.
+ */
+export function pinAgain(map: PinnedMap, path: string): () => void {
+  fs.rmSync(path, { force: true }); // left by an earlier run with our PID that was killed
+  if (libbpfPins().obj_pin(map.fd, path) < 0) {
+    throw new UsageError(`cannot pin the map at ${map.path} again at ${path} (errno ${koffi.errno()})`);
+  }
+  return () => fs.rmSync(path, { force: true });
 }
 
 /** Creates and pins a hash map (what `bpftool map create PATH type hash …` does); returns its fd. */

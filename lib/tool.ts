@@ -113,6 +113,8 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     return fail(spec.name, err);
   }
   closeAll();
+  // process.exit() drops what a pipe has not taken yet (anything beyond its 64 KiB buffer).
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(0);
 }
 

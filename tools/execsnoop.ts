@@ -4,7 +4,7 @@
 //
 // USAGE: execsnoop [-h] [-T] [-t] [-x] [--cgroupmap CGROUPMAP] [--mntnsmap MNTNSMAP] [-u USER]
 //                  [-q] [-n NAME] [-l LINE] [-U] [-C] [-M] [--max-args MAX_ARGS] [-P PPID]
-//                  [-c PATH] [--json] [--explain] [--ebpf]
+//                  [-c PATH] [--json] [--explain] [--ebpf] [--no-cache]
 //
 // This won't catch all new processes: an application may fork() but not exec().
 //
@@ -34,12 +34,20 @@
 // - An argument longer than 128 bytes (bcc's ARGSIZE) is cut there and marked "..." (bcc cuts
 //   it silently). The trailing "..." for more arguments stays unquoted with -q, so that it cannot
 //   be mistaken for an argument "...".
+// - The syscall hooks are attached only with -x: successes need none of them, so each exec runs
+//   one BPF program instead of bcc's (or libbpf-tools') two. As successes come from
+//   sched_process_exec, execs the kernel itself starts (usermode helpers such as modprobe or a
+//   core-dump pipe) are shown too.
 // - -u 0 (or -u root) filters for root; bcc ignores it.
 // - -n matches the command name only, as bcc's code does (its help text says "any arg").
 // - TIME and TIME(s) are when the exec happened (the kernel's clock), not when it was printed.
+//   Rows appear up to 50 ms after the exec (see DRAIN_DELAY_MS).
+// - Column labels are bcc's Python tool's (COMM for the process's own name, PCOMM with -M for
+//   its parent's); libbpf-tools labels the first column PCOMM.
 // - New: -c/--cgroup PATH (processes in this cgroup v2 subtree only, as libbpf-tools' -c),
-//   --json, --explain. --cgroupmap/--mntnsmap take bcc's pinned maps, checked before use, and
-//   never put the path into the C program (a one-slot map-of-maps holds the user's map).
+//   --json, --explain. --cgroupmap/--mntnsmap take bcc's pinned maps, checked before use (a hash
+//   map with bcc's key and value sizes); the user's path never enters the C program, which names
+//   a second pin made from execsnoop's PID instead (lib/pinned-map.ts).
 //
 // --json prints one object per exec, with the same values as the text columns:
 //   {"time":"HH:MM:SS","timestamp":seconds since start,"uid","comm","pid","pcomm","ppid","cpu",
@@ -49,14 +57,14 @@
 import fs from 'node:fs';
 import {
   kprobesAvailable, ringBufferSupported, tracepointExists,
-  type PerCpuTable, type PerfEventArray, type RingBufTable,
+  type BPF, type PerCpuTable, type PerfEventArray, type RingBufTable,
 } from 'bcc-node-bindings';
 import { runTool } from '../lib/tool.ts';
 import { PID_OPTION_RANGE, existingPid, regex, uidFromUser, type ToolSpec } from '../lib/cli.ts';
 import { chooseAttach, type AttachCandidate } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
 import { argAreaOffsets, taskCommOffset } from '../lib/process-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinnedMapOption, templateDefines } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinAgain, pinnedMapOption } from '../lib/pinned-map.ts';
 import { cgroupV2Path } from '../lib/cgroup-v2.ts';
 import { syscallFunction } from '../lib/syscall-kprobe.ts';
 import { clock } from '../lib/format.ts';
@@ -96,7 +104,7 @@ const spec: ToolSpec = {
     ['execsnoop -u user', 'get user UID and trace only them'],
     ['execsnoop -t', 'include timestamps'],
     ['execsnoop -q', 'add "quotemarks" around arguments'],
-    ['execsnoop -n main', 'only print command lines containing "main"'],
+    ['execsnoop -n main', 'only print commands whose name matches "main" (regex)'],
     ['execsnoop -l tpkg', 'only print command where arguments contains "tpkg"'],
     ['execsnoop --cgroupmap mappath', 'only trace cgroups in this BPF map'],
     ['execsnoop --mntnsmap mappath', 'only trace mount namespaces in the map'],
@@ -135,6 +143,7 @@ type Hook = { kind: number; fn: string };
 
 /** The syscall tracepoints, else kprobes on its kernel function (bcc's only way). */
 function syscallHooks(syscall: 'execve' | 'execveat'): AttachCandidate<Hook>[] {
+  // Looked up only when the tracepoints are missing: reading /proc/kallsyms takes 100 ms.
   let fn: string | null | undefined;
   const kernelFunction = () => (fn === undefined ? (fn = syscallFunction(syscall)) : fn);
   return [
@@ -145,10 +154,10 @@ function syscallHooks(syscall: 'execve' | 'execveat'): AttachCandidate<Hook>[] {
       value: { kind: HOOK.TRACEPOINT, fn: '' },
     },
     {
-      label: `kprobe and kretprobe on ${kernelFunction() ?? `the ${syscall} syscall function`}`,
+      get label() { return `kprobe and kretprobe on ${kernelFunction() ?? `the ${syscall} syscall function`}`; },
       unavailable: () => !kprobesAvailable() ? 'this kernel has no kprobes'
         : kernelFunction() === null ? `no ${syscall} syscall function in /proc/kallsyms` : null,
-      value: { kind: HOOK.KPROBE, fn: kernelFunction() ?? '' },
+      get value() { return { kind: HOOK.KPROBE, fn: kernelFunction() ?? '' }; },
     },
     // execveat() arrived in 3.19; a kernel without it has nothing more to trace.
     ...(syscall === 'execveat' ? [{ label: 'nothing (no execveat hook on this kernel)', unavailable: () => null, value: { kind: HOOK.NONE, fn: '' } }] : []),
@@ -158,9 +167,6 @@ function syscallHooks(syscall: 'execve' | 'execveat'): AttachCandidate<Hook>[] {
 await runTool<Options>(spec, async (ctx) => {
   const o = ctx.opts;
   const maxArgs = o['max-args'];
-  const startNs = process.hrtime.bigint();
-  // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC: this turns one into wall time.
-  const wallOffsetMs = Date.now() - Number(startNs) / 1e6;
 
   // Where to attach. Successes need only sched_process_exec; failures need the syscalls.
   const success = chooseAttach('successful exec()s', [
@@ -186,46 +192,58 @@ await runTool<Options>(spec, async (ctx) => {
   const cgroupMap = o.cgroupmap ? openPinnedMap(o.cgroupmap, CGROUP_MAP) : null;
   const mntnsMap = o.mntnsmap ? openPinnedMap(o.mntnsmap, MNTNS_MAP) : null;
 
-  const bpf = ctx.load({
-    file: 'execsnoop.bpf.c',
-    defines: {
-      TRACE_FAILS: o.fails,
-      SUCCESS_AT_EXEC_TP: success.value === 'exec-tracepoint',
-      EXECVE_HOOK: execve?.value.kind ?? HOOK.NONE,
-      EXECVEAT_HOOK: execveat?.value.kind ?? HOOK.NONE,
-      MAX_ARGS: maxArgs,
-      FILTER_UID: o.uid !== undefined,
-      TARGET_UID: o.uid ?? 0,
-      FILTER_PPID: o.ppid !== undefined,
-      TARGET_PPID: o.ppid ?? 0,
-      FILTER_CGROUP: o.cgroup !== undefined,
-      FILTER_CGROUP_MAP: cgroupMap !== null,
-      ...(cgroupMap ? templateDefines('CGROUPMAP', cgroupMap) : {}),
-      FILTER_MNTNS_MAP: mntnsMap !== null,
-      ...(mntnsMap ? { ...templateDefines('MNTNSMAP', mntnsMap), ...mountNamespaceOffsets() } : {}),
-      USE_RINGBUF: useRing,
-      RINGBUF_PAGES: 1024, // 4 MiB: several thousand execs' records even if we fall behind
-      ...taskParentOffsets(),
-      ...taskCommOffset(),
-      ...argAreaOffsets(),
-    },
-    attachments,
-    autoAttach: false,
-  });
+  // The program names the container maps by paths made from our PID (see bpf/execsnoop.bpf.c).
+  const unpin: Array<() => void> = [];
+  if (!o.ebpf) {
+    if (cgroupMap) unpin.push(pinAgain(cgroupMap, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-cgroupmap`));
+    if (mntnsMap) unpin.push(pinAgain(mntnsMap, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-mntnsmap`));
+  }
+  let bpf: BPF;
+  try {
+    bpf = ctx.load({
+      file: 'execsnoop.bpf.c',
+      defines: {
+        TRACE_FAILS: o.fails,
+        SUCCESS_AT_EXEC_TP: success.value === 'exec-tracepoint',
+        EXECVE_HOOK: execve?.value.kind ?? HOOK.NONE,
+        EXECVEAT_HOOK: execveat?.value.kind ?? HOOK.NONE,
+        MAX_ARGS: maxArgs,
+        FILTER_UID: o.uid !== undefined,
+        TARGET_UID: o.uid ?? 0,
+        FILTER_PPID: o.ppid !== undefined,
+        TARGET_PPID: o.ppid ?? 0,
+        FILTER_CGROUP: o.cgroup !== undefined,
+        FILTER_CGROUP_MAP: cgroupMap !== null,
+        FILTER_MNTNS_MAP: mntnsMap !== null,
+        ...(mntnsMap ? mountNamespaceOffsets() : {}),
+        PIN_ID: process.pid,
+        USE_RINGBUF: useRing,
+        RINGBUF_PAGES: 1024, // 4 MiB: several thousand execs' records even if we fall behind
+        ...taskParentOffsets(),
+        ...taskCommOffset(),
+        ...argAreaOffsets(),
+      },
+      attachments,
+      autoAttach: false,
+    });
+  } finally {
+    for (const remove of unpin) remove();
+    for (const map of [cgroupMap, mntnsMap]) if (map) fs.closeSync(map.fd);
+  }
 
-  // Filters first, so that nothing unfiltered is seen once attached.
+  // The cgroup filter before attaching, so that nothing unfiltered is seen.
   if (o.cgroup) {
     const fd = fs.openSync(o.cgroup, 'r');
     try { bpf.table('cgroup_filter').set(0, fd); } finally { fs.closeSync(fd); }
   }
-  if (cgroupMap) bpf.table('cgroupmap').set(0, cgroupMap.fd);
-  if (mntnsMap) bpf.table('mntnsmap').set(0, mntnsMap.fd);
 
   // The output loop: one record per exec, lines gathered and written once per drain.
   const columns: ColumnOptions = {
     time: o.time, timestamp: o.timestamp, printUid: o['print-uid'], printPcomm: o['print-pcomm'],
     printCpu: o['print-cpu'], quote: o.quote,
   };
+  let startNs = 0n;
+  let wallOffsetMs = 0;
   const wantClock = o.json || o.time;
   const wantSeconds = o.json || o.timestamp;
   let clockSecond = -1;
@@ -271,9 +289,13 @@ await runTool<Options>(spec, async (ctx) => {
   const events = useRing
     ? bpf.table<RingBufTable<Buffer>>('events').open(onRecord, { raw: true, coalesceMs: DRAIN_DELAY_MS })
     : bpf.table<PerfEventArray<Buffer>>('events').open(onRecord, {
-      raw: true, coalesceMs: DRAIN_DELAY_MS, pageCount: 256, onLost: (n) => { lost += n; },
+      raw: true, coalesceMs: DRAIN_DELAY_MS, pageCount: 64, onLost: (n) => { lost += n; },
     });
 
+  // TIME(s) counts from here. bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC,
+  // so a record's timestamp turns into wall time with one offset.
+  startNs = process.hrtime.bigint();
+  wallOffsetMs = Date.now() - Number(startNs) / 1e6;
   if (success.value === 'exec-tracepoint') {
     bpf.attachTracepoint({ tp: 'sched:sched_process_exec', fnName: 'tracepoint__sched__sched_process_exec' });
   }

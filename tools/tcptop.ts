@@ -22,12 +22,14 @@
 //   old kprobe version over-counts received bytes).
 // - RX counts the bytes read by recvmsg/read (and io_uring's receives), not splice() from a
 //   socket, which bypasses recvmsg; bcc's fentry version misses it too.
-// - An idle interval prints an empty table header instead of nothing.
+// - An idle interval prints an empty table header instead of nothing, and the screen is never
+//   cleared when stdout is not a terminal (bcc runs `clear`, escape codes into a file or pipe).
 // - Rows are per process and connection; the command name is the first thread's that moved
 //   bytes on it (bcc also splits rows by thread name).
 // - New: --sort rx|tx|total, -n/--top N, --json, --chart (total RX and TX KB/s), --explain.
-//   --cgroupmap/--mntnsmap take the same pinned maps as bcc's, checked before use, and never
-//   put the path into the C program (a one-slot map-of-maps holds the user's map instead).
+//   --cgroupmap/--mntnsmap take the same pinned maps as bcc's, checked before use (a hash map
+//   with bcc's key and value sizes); the user's path never enters the C program, which names
+//   a second pin made from tcptop's PID instead (lib/pinned-map.ts).
 // - A full flow table is reported on stderr with the count of sends/receives not counted.
 //
 // --json prints one object per interval:
@@ -36,7 +38,7 @@
 //              "rx_bytes","tx_bytes","rx_kb","tx_kb"}]}
 // sorted and cut as the table is; "dropped" counts sends/receives lost to a full flow table.
 //
-// Copyright 2016 Netflix, Inc. (bcc's tcptop, by Brendan Gregg, whose output this reproduces).
+// After bcc's tcptop (Brendan Gregg, 2016), whose screen this reproduces; the code is bpfkit's own.
 import os from 'node:os';
 import {
   fentryUsable, kernelBtf, kernelBtfAvailable, kprobesAvailable, tracepointExists,
@@ -46,7 +48,7 @@ import { runTool } from '../lib/tool.ts';
 import { PID_OPTION_RANGE, UsageError, existingPid, type ToolSpec } from '../lib/cli.ts';
 import { chooseAttach } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinnedMapOption, templateDefines } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinAgain, pinnedMapOption } from '../lib/pinned-map.ts';
 import { AF_INET, AF_INET6 } from '../lib/inet.ts';
 import { readLoadavg, summaryLine } from '../lib/loadavg.ts';
 import { clearsScreen, intervalStart } from '../lib/screen.ts';
@@ -70,6 +72,10 @@ const spec: ToolSpec = {
     { long: 'ipv6', short: '6', type: 'boolean', help: 'trace IPv6 family only' },
     { long: 'sort', type: 'string', metavar: 'FIELD', default: 'total', parse: sortField, help: 'sort rows by rx, tx or total bytes (default total)' },
     { long: 'top', short: 'n', type: 'int', min: 1, max: 1_000_000, metavar: 'N', help: 'show only the N busiest connections' },
+    {
+      long: 'max-flows', type: 'int', min: 16, max: 1 << 20, default: 65536, metavar: 'N', hidden: true,
+      help: 'size of the in-kernel flow table (process and connection pairs per interval)',
+    },
   ],
   positionals: [
     { name: 'interval', type: 'int', min: 1, help: 'output interval, in seconds (default 1)' },
@@ -101,6 +107,7 @@ interface Options {
   ipv6: boolean;
   sort: SortField;
   top?: number;
+  'max-flows': number;
   interval?: number;
   count?: number;
 }
@@ -110,9 +117,9 @@ function sortField(value: string): SortField {
   return value as SortField;
 }
 
-// Sized for thousands of connections seen per interval (each local connection is two flows, one
-// per end). `flows` allocates per entry; `socks` is a cache, so too small only costs re-reads.
-const MAX_FLOWS = 65536;
+// `flows` is sized by --max-flows (hidden; default 65536: tens of thousands of connections per
+// interval, each local connection being two flows, one per end), and allocates per entry.
+// `socks` is a cache of addresses: too small only costs struct reads again.
 const MAX_SOCKETS = 32768;
 
 // Must match BYTES_FROM_* in bpf/tcptop.bpf.c.
@@ -180,29 +187,36 @@ await runTool<Options>(spec, async (ctx) => {
   // --- configuration → program ---
   const cgroupMap = o.cgroupmap ? openPinnedMap(o.cgroupmap, CGROUP_MAP) : null;
   const mntnsMap = o.mntnsmap ? openPinnedMap(o.mntnsmap, MNTNS_MAP) : null;
-  const bpf = ctx.load({
-    file: 'tcptop.bpf.c',
-    defines: {
-      BYTES_FROM: bytes.value,
-      TRACK_STATE: addresses.value,
-      ...offsets.value(),
-      TCP_RECVMSG_NONBLOCK: tcpRecvmsgHasNonblock(),
-      FILTER_PID: o.pid ?? 0,
-      FILTER_FAMILY: o.ipv4 ? AF_INET : o.ipv6 ? AF_INET6 : 0,
-      FILTER_CGROUP_MAP: cgroupMap !== null,
-      ...(cgroupMap ? templateDefines('CGROUPMAP', cgroupMap) : {}),
-      FILTER_MNTNS_MAP: mntnsMap !== null,
-      ...(mntnsMap ? { ...templateDefines('MNTNSMAP', mntnsMap), ...taskParentOffsets(), ...mountNamespaceOffsets() } : {}),
-      MAX_FLOWS,
-      MAX_SOCKETS,
-    },
-    autoAttach: false,
-  });
-  // The container filters must be in place before the first event can be counted.
-  if (cgroupMap) bpf.table('cgroupmap').set(0, cgroupMap.fd);
-  if (mntnsMap) bpf.table('mntnsmap').set(0, mntnsMap.fd);
-  attach(bpf, bytes.value, addresses.value);
-  ctx.attached(bpf, [bytes.choice, addresses.choice, offsets.choice]);
+  // The program names the container maps by paths made from our PID (see bpf/tcptop.bpf.c).
+  const unpin: Array<() => void> = [];
+  if (!o.ebpf) {
+    if (cgroupMap) unpin.push(pinAgain(cgroupMap, `/sys/fs/bpf/bpfkit-tcptop-${process.pid}-cgroupmap`));
+    if (mntnsMap) unpin.push(pinAgain(mntnsMap, `/sys/fs/bpf/bpfkit-tcptop-${process.pid}-mntnsmap`));
+  }
+  let bpf: BPF;
+  try {
+    bpf = ctx.load({
+      file: 'tcptop.bpf.c',
+      defines: {
+        BYTES_FROM: bytes.value,
+        TRACK_STATE: addresses.value,
+        ...offsets.value(),
+        TCP_RECVMSG_NONBLOCK: tcpRecvmsgHasNonblock(),
+        FILTER_PID: o.pid ?? 0,
+        FILTER_FAMILY: o.ipv4 ? AF_INET : o.ipv6 ? AF_INET6 : 0,
+        FILTER_CGROUP_MAP: cgroupMap !== null,
+        FILTER_MNTNS_MAP: mntnsMap !== null,
+        ...(mntnsMap ? { ...taskParentOffsets(), ...mountNamespaceOffsets() } : {}),
+        // Only with container maps: a PID in every program would defeat the compile cache.
+        ...(cgroupMap || mntnsMap ? { PIN_ID: process.pid } : {}),
+        MAX_FLOWS: o['max-flows'],
+        MAX_SOCKETS,
+      },
+      attachments: [bytes.choice, addresses.choice, offsets.choice],
+    });
+  } finally {
+    for (const remove of unpin) remove();
+  }
 
   // --- output loop ---
   const flows = bpf.table<HashTable<FlowKey, FlowValue>>('flows');
@@ -220,7 +234,7 @@ await runTool<Options>(spec, async (ctx) => {
     const droppedNow = dropped.get(0) ?? 0n;
     const lost = Number(droppedNow - droppedBefore);
     droppedBefore = droppedNow;
-    if (lost > 0) ctx.warn(`${lost} sends/receives not counted: more than ${MAX_FLOWS} connections in one interval`);
+    if (lost > 0) ctx.warn(`${lost} sends/receives not counted: the flow table is full (${o['max-flows']} flows in one interval)`);
     const shownRows = sortRows(rows, o.sort, o.top);
     const now = new Date();
 
@@ -245,19 +259,3 @@ await runTool<Options>(spec, async (ctx) => {
   }
 });
 
-/** Attaches what the plan chose, by hand: the container filters were filled in first. */
-function attach(bpf: BPF, bytesFrom: number, trackState: boolean): void {
-  if (trackState) bpf.attachTracepoint({ tp: 'sock:inet_sock_set_state', fnName: 'tracepoint__sock__inet_sock_set_state' });
-  if (bytesFrom === BYTES_FROM.SOCK_TP) {
-    bpf.attachTracepoint({ tp: 'sock:sock_send_length', fnName: 'tracepoint__sock__sock_send_length' });
-    bpf.attachTracepoint({ tp: 'sock:sock_recv_length', fnName: 'tracepoint__sock__sock_recv_length' });
-  } else if (bytesFrom === BYTES_FROM.FEXIT) {
-    bpf.attachKretfunc({ fnName: 'kretfunc__vmlinux__tcp_sendmsg' });
-    bpf.attachKretfunc({ fnName: 'kretfunc__vmlinux__tcp_recvmsg' });
-  } else {
-    bpf.attachKprobe({ event: 'tcp_sendmsg', fnName: 'kprobe__tcp_sendmsg' });
-    bpf.attachKretprobe({ event: 'tcp_sendmsg', fnName: 'kretprobe__tcp_sendmsg' });
-    bpf.attachKprobe({ event: 'tcp_recvmsg', fnName: 'kprobe__tcp_recvmsg' });
-    bpf.attachKretprobe({ event: 'tcp_recvmsg', fnName: 'kretprobe__tcp_recvmsg' });
-  }
-}

@@ -1,12 +1,12 @@
 // execsnoop against the real kernel: known processes are started while the tool runs, and every
 // one of them (and nothing it must filter out) is reported with its exact PID, PPID, comm and
 // arguments. Tool instances that watch the same workload run side by side to save start-ups.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { BPF, PROG_TYPE, type RingBufTable } from 'bcc-node-bindings';
+import { BPF, PROG_TYPE, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
 import { startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
@@ -25,6 +25,13 @@ async function run(file: string, args: string[], opts: SpawnOptions = {}): Promi
   const child = spawn(file, args, { stdio: 'ignore', ...opts });
   await once(child, 'exit');
   return child.pid!;
+}
+
+/** Starts the tool; a failing test kills it rather than waiting for it for ever. */
+function start(t: TestContext, args: string[]): ToolRun {
+  const tool = startTool('execsnoop', args);
+  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
+  return tool;
 }
 
 async function ready(...runs: ToolRun[]): Promise<void> {
@@ -65,8 +72,8 @@ function only<T>(items: T[], what: string): T {
 
 test('200 execs from a known parent each appear once with their PID, PPID, comm and arguments; --json has the same values', async (t) => {
   if (!needsBpf(t)) return;
-  const text = startTool('execsnoop', ['-T', '-t', '-U', '-M', '-C']);
-  const json = startTool('execsnoop', ['--json']);
+  const text = start(t, ['-T', '-t', '-U', '-M', '-C']);
+  const json = start(t, ['--json']);
   await ready(text, json);
 
   const N = 200;
@@ -124,16 +131,16 @@ test('200 execs from a known parent each appear once with their PID, PPID, comm 
 
 test('-q quotes as bcc does, -x shows a missing program with RET -2, --max-args cuts with "..."', async (t) => {
   if (!needsBpf(t)) return;
-  const quoted = startTool('execsnoop', ['-q', '-x']);
-  const cut = startTool('execsnoop', ['--max-args', '3', '-x']);
+  const quoted = start(t, ['-q', '-x']);
+  const cut = start(t, ['--max-args', '3', '-x']);
   await ready(quoted, cut);
   const special = [`q-${TAG}`, 'a b', 'say "hi"', 'ünïcødé ✓', '', 'two\nlines'];
   await run('/bin/echo', special);
   const execAs = workload('exec_as');
   const missing = await run(execAs, ['execve', `/nonexistent/${TAG}`, 'x', 'f1']);
   const missingMore = await run(execAs, ['execve', `/nonexistent/${TAG}-more`, 'x', 'f1', 'f2', 'f3']);
-  await run('/bin/echo', [`m-${TAG}`, 'm2']);
-  await run('/bin/echo', [`mm-${TAG}`, 'm2', 'm3']);
+  await run('/bin/echo', [`exact-${TAG}`, 'm2']);
+  await run('/bin/echo', [`over-${TAG}`, 'm2', 'm3']);
   await stop(quoted, cut);
 
   const q = rows(quoted.stdout);
@@ -145,8 +152,8 @@ test('-q quotes as bcc does, -x shows a missing program with RET -2, --max-args 
 
   const argsOf = (needle: string) => only(c.filter((r) => r.ARGS.includes(needle)), needle).ARGS;
   assert.equal(argsOf(`q-${TAG}`), `/bin/echo q-${TAG} a b ...`);
-  assert.equal(argsOf(`m-${TAG}`), `/bin/echo m-${TAG} m2`); // argc 3: exactly --max-args
-  assert.equal(argsOf(`mm-${TAG}`), `/bin/echo mm-${TAG} m2 ...`);
+  assert.equal(argsOf(`exact-${TAG}`), `/bin/echo exact-${TAG} m2`); // argc 3: exactly --max-args
+  assert.equal(argsOf(`over-${TAG}`), `/bin/echo over-${TAG} m2 ...`);
   assert.equal(only(c.filter((r) => r.ARGS.startsWith(`/nonexistent/${TAG} `)), 'failed exec row').ARGS, `/nonexistent/${TAG} f1`);
   const more = only(c.filter((r) => r.ARGS.startsWith(`/nonexistent/${TAG}-more`)), 'failed exec row');
   assert.deepEqual([more.ARGS, more.PID, more.RET], [`/nonexistent/${TAG}-more f1 f2 ...`, String(missingMore), '-2']);
@@ -164,53 +171,55 @@ function u64(n: number | bigint): Buffer {
   return b;
 }
 
+/** A cgroup made for one test, emptied and removed after it whatever happened. */
+function tempCgroup(t: TestContext, dir: string): string {
+  fs.mkdirSync(dir);
+  t.after(async () => {
+    for (const pid of fs.readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean)) {
+      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone already */ }
+    }
+    for (let i = 0; i < 100; i++) {
+      try { fs.rmdirSync(dir); return; } catch { await new Promise((r) => setTimeout(r, 10)); }
+    }
+  });
+  return dir;
+}
+
 /** A shell that waits for a line on stdin, then runs its script: its PID is known before it execs anything. */
-function heldShell(script: string, opts: SpawnOptions = {}, command: string[] = ['sh']) {
-  const child = spawn(command[0], [...command.slice(1), ...(command[0] === 'sh' ? [] : ['sh']), '-c', `read go; ${script}; exit 0`], { stdio: ['pipe', 'ignore', 'ignore'], ...opts });
+function heldShell(t: TestContext, script: string, command: string[] = []) {
+  const argv = [...command, 'sh', '-c', `read go; ${script}; exit 0`];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   return {
     pid: child.pid!,
     go: async () => { child.stdin!.end('go\n'); const [code] = await once(child, 'exit'); assert.equal(code, 0); },
   };
 }
 
-test('-n, -l, -u, -P, --cgroup, --cgroupmap and --mntnsmap each show exactly the processes they select', async (t) => {
+/** What a filtered run printed of the filter tests' processes: the part of each name after the tag. */
+function seen(r: ToolRun): string[] {
+  return rows(r.stdout).filter((row) => row.ARGS.includes(`f-${TAG}-`))
+    .map((row) => row.ARGS.replace(/^\S+ f-[^-]+-/, '')).sort();
+}
+
+test('-n, -l, -u, -P and --cgroup each show exactly the processes they select', async (t) => {
   if (!needsBpf(t)) return;
   const root = cgroupV2Mount();
   assert.ok(root, 'a cgroup v2 hierarchy is mounted');
-  const cgroupDir = `${root}/bpfkit-execsnoop-${process.pid}`;
-  fs.mkdirSync(cgroupDir);
-  const mounted = ensureBpffs();
-  const pins = [`/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-cgroups`, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-mntns`];
-  t.after(() => {
-    for (const p of pins) fs.rmSync(p, { force: true });
-    try { fs.rmdirSync(cgroupDir); } catch { /* still busy: the kernel frees it when empty */ }
-    if (mounted) execFileSync('umount', ['/sys/fs/bpf']);
-  });
+  const cgroupDir = tempCgroup(t, `${root}/bpfkit-execsnoop-${process.pid}`);
 
   // Held parents, created before the tools start so that -P can name one.
-  const parent = heldShell(`/bin/echo f-${TAG}-child1; /bin/echo f-${TAG}-child2`);
-  const inCgroup = heldShell(`/bin/echo f-${TAG}-cgroup`);
+  const parent = heldShell(t, `/bin/echo f-${TAG}-child1; /bin/echo f-${TAG}-child2`);
+  const inCgroup = heldShell(t, `/bin/echo f-${TAG}-cgroup`);
   fs.writeFileSync(`${cgroupDir}/cgroup.procs`, String(inCgroup.pid));
-  const inMntns = heldShell(`/bin/echo f-${TAG}-mntns`, {}, ['unshare', '-m']);
-  for (let i = 0; i < 200 && fs.readlinkSync(`/proc/${inMntns.pid}/ns/mnt`) === fs.readlinkSync('/proc/self/ns/mnt'); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const cgroupFd = createPinnedHashMap(pins[0], CGROUP_MAP, 16);
-  updatePinnedMap(cgroupFd, u64(fs.statSync(cgroupDir).ino), u64(1));
-  const mntnsFd = createPinnedHashMap(pins[1], MNTNS_MAP, 16);
-  updatePinnedMap(mntnsFd, u64(fs.statSync(`/proc/${inMntns.pid}/ns/mnt`).ino), Buffer.alloc(4, 1));
-  fs.closeSync(cgroupFd);
-  fs.closeSync(mntnsFd);
 
   const runs = {
-    name: startTool('execsnoop', ['-n', '^tru']),
-    line: startTool('execsnoop', ['-l', `f-${TAG}-root-e`]),
-    nobody: startTool('execsnoop', ['-u', 'nobody']),
-    root: startTool('execsnoop', ['-u', '0']),
-    ppid: startTool('execsnoop', ['-P', String(parent.pid)]),
-    cgroup: startTool('execsnoop', ['--cgroup', cgroupDir]),
-    cgroupmap: startTool('execsnoop', ['--cgroupmap', pins[0]]),
-    mntnsmap: startTool('execsnoop', ['--mntnsmap', pins[1]]),
+    name: start(t, ['-n', '^tru']),
+    line: start(t, ['-l', `f-${TAG}-root-e`]),
+    nobody: start(t, ['-u', 'nobody']),
+    root: start(t, ['-u', '0']),
+    ppid: start(t, ['-P', String(parent.pid)]),
+    cgroup: start(t, ['--cgroup', cgroupDir]),
   };
   await ready(...Object.values(runs));
   await run('/bin/echo', [`f-${TAG}-root-echo`]);
@@ -218,17 +227,52 @@ test('-n, -l, -u, -P, --cgroup, --cgroupmap and --mntnsmap each show exactly the
   await run('/bin/echo', [`f-${TAG}-nobody`], { uid: 65534, gid: 65534 });
   await parent.go();
   await inCgroup.go();
-  await inMntns.go();
   await stop(...Object.values(runs));
 
-  const seen = (r: ToolRun) => rows(r.stdout).filter((row) => row.ARGS.includes(`f-${TAG}-`))
-    .map((row) => row.ARGS.replace(/^\S+ f-[^-]+-/, '')).sort();
   assert.deepEqual(seen(runs.name), ['root-true']);
   assert.deepEqual(seen(runs.line), ['root-echo']);
   assert.deepEqual(seen(runs.nobody), ['nobody']);
-  assert.deepEqual(seen(runs.root), ['cgroup', 'child1', 'child2', 'mntns', 'root-echo', 'root-true']);
+  assert.deepEqual(seen(runs.root), ['cgroup', 'child1', 'child2', 'root-echo', 'root-true']);
   assert.deepEqual(seen(runs.ppid), ['child1', 'child2']);
   assert.deepEqual(seen(runs.cgroup), ['cgroup']);
+});
+
+test('--cgroupmap and --mntnsmap show exactly the processes whose cgroup or mount namespace is in the pinned map', async (t) => {
+  if (!needsBpf(t)) return;
+  const root = cgroupV2Mount();
+  assert.ok(root, 'a cgroup v2 hierarchy is mounted');
+  const cgroupDir = tempCgroup(t, `${root}/bpfkit-execsnoop-${process.pid}-map`);
+  const mounted = ensureBpffs();
+  const pins = [`/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-cgroups`, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-mntns`];
+  t.after(() => {
+    for (const p of pins) fs.rmSync(p, { force: true });
+    if (mounted) execFileSync('umount', ['/sys/fs/bpf']);
+  });
+
+  const inCgroup = heldShell(t, `/bin/echo f-${TAG}-cgroup`);
+  fs.writeFileSync(`${cgroupDir}/cgroup.procs`, String(inCgroup.pid));
+  // unshare -m execs the shell in a new mount namespace (same PID): wait until it has.
+  const inMntns = heldShell(t, `/bin/echo f-${TAG}-mntns`, ['unshare', '-m']);
+  for (let i = 0; i < 200 && fs.readlinkSync(`/proc/${inMntns.pid}/ns/mnt`) === fs.readlinkSync('/proc/self/ns/mnt'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const cgroupFd = createPinnedHashMap(pins[0], CGROUP_MAP, 16);
+  updatePinnedMap(cgroupFd, u64(fs.statSync(cgroupDir).ino), u64(1)); // a v2 cgroup's id is its inode number
+  const mntnsFd = createPinnedHashMap(pins[1], MNTNS_MAP, 16);
+  updatePinnedMap(mntnsFd, u64(fs.statSync(`/proc/${inMntns.pid}/ns/mnt`).ino), Buffer.alloc(4, 1));
+  fs.closeSync(cgroupFd);
+  fs.closeSync(mntnsFd);
+
+  const runs = {
+    cgroupmap: start(t, ['--cgroupmap', pins[0]]),
+    mntnsmap: start(t, ['--mntnsmap', pins[1]]),
+  };
+  await ready(...Object.values(runs));
+  await run('/bin/echo', [`f-${TAG}-root-echo`]);
+  await inCgroup.go();
+  await inMntns.go();
+  await stop(...Object.values(runs));
+
   assert.deepEqual(seen(runs.cgroupmap), ['cgroup']);
   assert.deepEqual(seen(runs.mntnsmap), ['mntns']);
 });
@@ -237,7 +281,7 @@ test('a burst of 5,000 execs: every one is seen or reported lost, and none is lo
   if (!needsBpf(t)) return;
   const N = 5000;
   const target = workload('donothing');
-  const tool = startTool('execsnoop', []);
+  const tool = start(t, []);
   await tool.ready;
   await run(workload('execburst'), [String(N), '2', target, `burst-${TAG}`]);
   await stop(tool);
@@ -262,13 +306,13 @@ function program(defines: Record<string, number | boolean>) {
   });
 }
 
-test('without sched_process_exec, successes and failures are reported at the syscall tracepoints\' exit', async (t) => {
+test('without sched_process_exec or a ring buffer, execs are reported at the syscall tracepoints\' exit through a perf buffer', async (t) => {
   if (!needsBpf(t)) return;
-  const p = program({ SUCCESS_AT_EXEC_TP: false, TRACE_FAILS: true, EXECVE_HOOK: 1, FILTER_PPID: true, TARGET_PPID: process.pid });
+  const p = program({ SUCCESS_AT_EXEC_TP: false, TRACE_FAILS: true, EXECVE_HOOK: 1, FILTER_PPID: true, TARGET_PPID: process.pid, USE_RINGBUF: false });
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
     const records: Buffer[] = [];
-    const events = bpf.table<RingBufTable<Buffer>>('events').open((r) => records.push(r), { raw: true });
+    const events = bpf.table<PerfEventArray<Buffer>>('events').open((r) => records.push(r), { raw: true });
     bpf.attachTracepoint({ tp: 'syscalls:sys_enter_execve', fnName: 'tracepoint__syscalls__sys_enter_execve' });
     bpf.attachTracepoint({ tp: 'syscalls:sys_exit_execve', fnName: 'tracepoint__syscalls__sys_exit_execve' });
     const ok = await run('/bin/echo', [`exit-${TAG}`, 'a b']);
@@ -284,7 +328,7 @@ test('without sched_process_exec, successes and failures are reported at the sys
   }
 });
 
-test('the kprobe fallback (kernels without syscall tracepoints) and the perf buffer pass the verifier', async (t) => {
+test('the kprobe fallback (kernels without syscall tracepoints) passes the verifier', async (t) => {
   if (!needsBpf(t)) return;
   const p = program({ TRACE_FAILS: true, EXECVE_HOOK: 2, EXECVEAT_HOOK: 2, MAX_ARGS: 60, USE_RINGBUF: false });
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
