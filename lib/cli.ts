@@ -240,19 +240,3 @@ export function regex(value: string): RegExp {
     throw new UsageError(`invalid regular expression: ${(err as Error).message}`);
   }
 }
-
-/** A cgroup v2 directory. */
-export function cgroupPath(value: string): string {
-  const full = value.startsWith('/sys/fs/cgroup') ? value : `/sys/fs/cgroup/${value.replace(/^\/+/, '')}`;
-  let stat: fs.Stats;
-  try { stat = fs.statSync(full); } catch { throw new UsageError(`no cgroup at ${full}`); }
-  if (!stat.isDirectory()) throw new UsageError(`${full} is not a cgroup directory`);
-  return full;
-}
-
-/** A pinned BPF map path (bcc's --cgroupmap / --mntnsmap). */
-export function pinnedMapPath(value: string): string {
-  if (!value.startsWith('/sys/fs/bpf/')) throw new UsageError(`pinned maps live under /sys/fs/bpf/, got ${JSON.stringify(value)}`);
-  if (!fs.existsSync(value)) throw new UsageError(`no pinned map at ${value}`);
-  return value;
-}

@@ -7,34 +7,9 @@
 // pinned a second time at a path the tool builds from numbers only (pinAgain), which is what its
 // program names; that second pin is removed as soon as the program holds the map. The program
 // then looks things up in the user's own map, live, as bcc's does.
-//
-// The binding does not wrap bpf_obj_get/bpf_obj_pin, so they are declared here on libbpf, which
-// libbcc depends on.
 import fs from 'node:fs';
-import koffi from 'koffi';
-import { MAP_TYPE, mapInfo, type MapInfo } from 'bcc-node-bindings';
+import { MAP_TYPE, createMap, mapInfo, openPinned, pinObject, updateMap, type MapInfo } from 'bcc-node-bindings';
 import { UsageError } from './cli.ts';
-
-interface LibBpfPins {
-  obj_get: (path: string) => number;
-  obj_pin: (fd: number, path: string) => number;
-  map_create: (type: number, name: string | null, keySize: number, valueSize: number, maxEntries: number, opts: null) => number;
-  map_update_elem: (fd: number, key: Buffer, value: Buffer, flags: bigint) => number;
-}
-
-let lib: LibBpfPins | null = null;
-
-function libbpfPins(): LibBpfPins {
-  if (lib) return lib;
-  const handle = koffi.load('libbpf.so.1');
-  lib = {
-    obj_get: handle.func('int bpf_obj_get(const char *pathname)'),
-    obj_pin: handle.func('int bpf_obj_pin(int fd, const char *pathname)'),
-    map_create: handle.func('int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
-    map_update_elem: handle.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
-  } as LibBpfPins;
-  return lib;
-}
 
 /** What an option expects of the map it names. */
 export interface PinnedMapShape {
@@ -69,8 +44,12 @@ export function pinnedMapOption(value: string): string {
 
 /** Opens a pinned hash map and checks it has the shape the option needs; UsageError if not. */
 export function openPinnedMap(path: string, shape: PinnedMapShape): PinnedMap {
-  const fd = libbpfPins().obj_get(path);
-  if (fd < 0) throw new UsageError(`${shape.option}: ${path} is not a pinned BPF object (errno ${koffi.errno()})`);
+  let fd: number;
+  try {
+    fd = openPinned(path);
+  } catch (err) {
+    throw new UsageError(`${shape.option}: ${(err as Error).message}`);
+  }
   let info: MapInfo;
   try {
     info = mapInfo(fd);
@@ -95,26 +74,27 @@ export function openPinnedMap(path: string, shape: PinnedMapShape): PinnedMap {
  */
 export function pinAgain(map: PinnedMap, path: string): () => void {
   fs.rmSync(path, { force: true }); // left by an earlier run with our PID that was killed
-  if (libbpfPins().obj_pin(map.fd, path) < 0) {
-    throw new UsageError(`cannot pin the map at ${map.path} again at ${path} (errno ${koffi.errno()})`);
+  try {
+    pinObject(map.fd, path);
+  } catch (err) {
+    throw new UsageError(`cannot pin the map at ${map.path} again: ${(err as Error).message}`);
   }
   return () => fs.rmSync(path, { force: true });
 }
 
 /** Creates and pins a hash map (what `bpftool map create PATH type hash …` does); returns its fd. */
 export function createPinnedHashMap(path: string, shape: PinnedMapShape, maxEntries: number): number {
-  const bpf = libbpfPins();
-  const fd = bpf.map_create(MAP_TYPE.HASH, null, shape.keySize, shape.valueSize, maxEntries, null);
-  if (fd < 0) throw new Error(`creating a hash map failed (errno ${koffi.errno()})`);
-  if (bpf.obj_pin(fd, path) < 0) {
-    const errno = koffi.errno();
+  const fd = createMap(MAP_TYPE.HASH, shape.keySize, shape.valueSize, maxEntries);
+  try {
+    pinObject(fd, path);
+  } catch (err) {
     fs.closeSync(fd);
-    throw new Error(`pinning a map at ${path} failed (errno ${errno})`);
+    throw err;
   }
   return fd;
 }
 
 /** Sets key → value in a map by fd (both little-endian integers of the map's sizes). */
 export function updatePinnedMap(fd: number, key: Buffer, value: Buffer): void {
-  if (libbpfPins().map_update_elem(fd, key, value, 0n) < 0) throw new Error(`map update failed (errno ${koffi.errno()})`);
+  updateMap(fd, key, value);
 }

@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // execsnoop  Trace new processes via exec() syscalls.
 //            bcc's execsnoop on bpfkit: one record per exec, built in the kernel.
 //

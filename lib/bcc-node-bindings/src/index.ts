@@ -20,6 +20,7 @@ export {
 export * from './histogram.ts';
 export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
 export { closeAll } from './cleanup.ts';
+export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
 export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type FieldLocation } from './btf.ts';
 export { libbcc } from './ffi/libbcc.ts';

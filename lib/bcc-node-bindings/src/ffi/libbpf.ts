@@ -25,6 +25,7 @@ export interface LibBpf {
   map_get_fd_by_id: Fn;
   obj_get_info_by_fd: Fn;
   obj_get: Fn;
+  obj_pin: Fn;
   prog_load: Fn | null;
   map_create: Fn | null;
   raw_tracepoint_open: Fn;
@@ -75,6 +76,7 @@ export function libbpf(): LibBpf {
     map_get_fd_by_id: lib.func('int bpf_map_get_fd_by_id(uint32_t id)'),
     obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)'),
     obj_get: lib.func('int bpf_obj_get(const char *pathname)'),
+    obj_pin: lib.func('int bpf_obj_pin(int fd, const char *pathname)'),
     prog_load: optional('int bpf_prog_load(int prog_type, const char *prog_name, const char *license, const void *insns, size_t insn_cnt, void *opts)'),
     map_create: optional('int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
     raw_tracepoint_open: lib.func('int bpf_raw_tracepoint_open(const char *name, int prog_fd)'),
