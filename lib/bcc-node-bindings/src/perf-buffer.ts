@@ -4,11 +4,8 @@
 // event's own layout, never the record size. Order across CPUs is not guaranteed.
 import koffi from 'koffi';
 import { libbpf, PerfLostCallback, PerfSampleCallback } from './ffi/libbpf.ts';
-import { BpfError, errnoName } from './errors.ts';
-import { Table, type TableInfo } from './table.ts';
-import { EventPump } from './event-pump.ts';
-import { RecordDecoder, type EventHandler, type EventStreamOptions } from './event-stream.ts';
-import type { Layout } from './types/index.ts';
+import { BpfError } from './errors.ts';
+import { EventBufferTable, streamById, type EventHandler, type EventStreamOptions } from './event-stream.ts';
 
 export interface PerfBufferOptions extends EventStreamOptions {
   /** Pages per CPU, a power of two (default 64: bcc's 8 lose events in bursts). */
@@ -17,75 +14,52 @@ export interface PerfBufferOptions extends EventStreamOptions {
   onLost?: (lost: number, cpu: number) => void;
 }
 
-// One registered trampoline of each kind serves every buffer: the ctx cookie says which one.
-const streams = new Map<number, PerfEventArray<any>>();
-let nextStreamId = 1;
 let sampleTrampoline: unknown = null;
 let lostTrampoline: unknown = null;
 
 function trampolines(): { sample: unknown; lost: unknown } {
   sampleTrampoline ??= koffi.register((ctx: bigint, cpu: number, data: unknown, size: number) => {
-    streams.get(Number(ctx))?.onRecord(cpu, data, size);
+    streamById<PerfEventArray>(ctx)?.onRecord(cpu, data, size);
   }, koffi.pointer(PerfSampleCallback));
   lostTrampoline ??= koffi.register((ctx: bigint, cpu: number, lost: number | bigint) => {
-    streams.get(Number(ctx))?.onLost(cpu, Number(lost));
+    streamById<PerfEventArray>(ctx)?.onLost(cpu, Number(lost));
   }, koffi.pointer(PerfLostCallback));
   return { sample: sampleTrampoline, lost: lostTrampoline };
 }
 
-export class PerfEventArray<E = unknown> extends Table<number, number> {
+export class PerfEventArray<E = unknown> extends EventBufferTable<E> {
   /** Records the kernel reported lost since open(). */
   lost = 0;
-  /** Records delivered since open(). */
-  received = 0;
-  private buffer: unknown = null;
-  private pump: EventPump | null = null;
-  private decoder: RecordDecoder<E> | null = null;
+  private pageCount = 64;
   private onLostHandler: PerfBufferOptions['onLost'];
-  private id = 0;
-
-  constructor(info: TableInfo, private readonly eventLayout: Layout | null) {
-    super(info);
-  }
 
   /** Starts delivering events to `handler` on the event loop (bcc's open_perf_buffer). */
   open(handler: EventHandler<E>, opts: PerfBufferOptions = {}): this {
-    if (this.pump) throw new BpfError('INVALID_ARGUMENT', `perf buffer ${this.name} is already open`);
-    const pageCount = opts.pageCount ?? 64;
-    if (pageCount < 1 || (pageCount & (pageCount - 1)) !== 0) {
-      throw new BpfError('INVALID_ARGUMENT', `pageCount must be a power of two, got ${pageCount}`);
+    this.pageCount = opts.pageCount ?? 64;
+    if (this.pageCount < 1 || (this.pageCount & (this.pageCount - 1)) !== 0) {
+      throw new BpfError('INVALID_ARGUMENT', `pageCount must be a power of two, got ${this.pageCount}`);
     }
-    const bpf = libbpf();
-    const { sample, lost } = trampolines();
-    this.id = nextStreamId++;
-    streams.set(this.id, this);
-    this.decoder = new RecordDecoder(this.eventLayout, handler, opts);
     this.onLostHandler = opts.onLost;
-    this.buffer = bpf.perf_buffer_new(this.fd, pageCount, sample, lost, BigInt(this.id));
-    if (!this.buffer) {
-      const errno = koffi.errno();
-      streams.delete(this.id);
-      throw new BpfError('LOAD', `cannot open perf buffer ${this.name}: ${errnoName(errno)}`, { errno });
-    }
-    this.pump = new EventPump([bpf.perf_buffer_epoll_fd(this.buffer) as number], () => this.drainOnce(), opts);
+    this.start(handler, opts);
     return this;
   }
 
-  /** Delivers everything buffered now, without waiting (bcc's perf_buffer_consume). */
-  flush(): void {
-    this.pump?.flush();
+  protected createReader(ctx: bigint): unknown {
+    const { sample, lost } = trampolines();
+    return libbpf().perf_buffer_new(this.fd, this.pageCount, sample, lost, ctx);
   }
 
-  /** Lets the process exit while no events arrive. */
-  unref(): this {
-    this.pump?.unref();
-    return this;
+  protected readerEpollFd(reader: unknown): number {
+    return libbpf().perf_buffer_epoll_fd(reader) as number;
   }
 
-  private drainOnce(): boolean {
-    libbpf().perf_buffer_consume(this.buffer);
-    this.decoder?.settle();
+  protected consume(reader: unknown): boolean {
+    libbpf().perf_buffer_consume(reader);
     return false; // a perf buffer's backlog is bounded by its pages
+  }
+
+  protected freeReader(reader: unknown): void {
+    libbpf().perf_buffer_free(reader);
   }
 
   /** @internal called by the trampoline */
@@ -102,13 +76,5 @@ export class PerfEventArray<E = unknown> extends Table<number, number> {
     } else {
       process.stderr.write(`Possibly lost ${count} samples\n`);
     }
-  }
-
-  override close(): void {
-    this.pump?.close();
-    this.pump = null;
-    if (this.buffer) libbpf().perf_buffer_free(this.buffer);
-    this.buffer = null;
-    streams.delete(this.id);
   }
 }

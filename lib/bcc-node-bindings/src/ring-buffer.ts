@@ -4,75 +4,50 @@
 // follows on the next turn of the loop.
 import koffi from 'koffi';
 import { libbpf, RingSampleCallback } from './ffi/libbpf.ts';
-import { BpfError, errnoName } from './errors.ts';
-import { Table, type TableInfo } from './table.ts';
-import { EventPump } from './event-pump.ts';
-import { RecordDecoder, type EventHandler, type EventStreamOptions } from './event-stream.ts';
-import type { Layout } from './types/index.ts';
+import { EventBufferTable, streamById, type EventHandler, type EventStreamOptions } from './event-stream.ts';
 
 export interface RingBufferOptions extends EventStreamOptions {
   /** Records per drain before yielding to the event loop (default 10,000). */
   budget?: number;
 }
 
-const streams = new Map<number, RingBufTable<any>>();
-let nextStreamId = 1;
 let sampleTrampoline: unknown = null;
 
 function trampoline(): unknown {
-  sampleTrampoline ??= koffi.register((ctx: bigint, data: unknown, size: number | bigint) => {
-    return streams.get(Number(ctx))?.onSample(data, Number(size)) ?? 0;
-  }, koffi.pointer(RingSampleCallback));
+  sampleTrampoline ??= koffi.register((ctx: bigint, data: unknown, size: number | bigint) =>
+    streamById<RingBufTable>(ctx)?.onSample(data, Number(size)) ?? 0, koffi.pointer(RingSampleCallback));
   return sampleTrampoline;
 }
 
-export class RingBufTable<E = unknown> extends Table<never, never> {
-  received = 0;
-  private ring: unknown = null;
-  private pump: EventPump | null = null;
-  private decoder: RecordDecoder<E> | null = null;
+export class RingBufTable<E = unknown> extends EventBufferTable<E> {
   private budget = 10_000;
   private inThisDrain = 0;
   private budgetHit = false;
-  private id = 0;
-
-  constructor(info: TableInfo, private readonly eventLayout: Layout | null) {
-    super(info);
-  }
 
   /** Starts delivering events to `handler` on the event loop (bcc's open_ring_buffer). */
   open(handler: EventHandler<E>, opts: RingBufferOptions = {}): this {
-    if (this.pump) throw new BpfError('INVALID_ARGUMENT', `ring buffer ${this.name} is already open`);
-    const bpf = libbpf();
-    this.id = nextStreamId++;
-    streams.set(this.id, this);
-    this.decoder = new RecordDecoder(this.eventLayout, handler, opts);
     this.budget = opts.budget ?? 10_000;
-    this.ring = bpf.ring_buffer_new(this.fd, trampoline(), BigInt(this.id), null);
-    if (!this.ring) {
-      const errno = koffi.errno();
-      streams.delete(this.id);
-      throw new BpfError('LOAD', `cannot open ring buffer ${this.name}: ${errnoName(errno)}`, { errno });
-    }
-    this.pump = new EventPump([bpf.ring_buffer_epoll_fd(this.ring) as number], () => this.drainOnce(), opts);
+    this.start(handler, opts);
     return this;
   }
 
-  flush(): void {
-    this.pump?.flush();
+  protected createReader(ctx: bigint): unknown {
+    return libbpf().ring_buffer_new(this.fd, trampoline(), ctx, null);
   }
 
-  unref(): this {
-    this.pump?.unref();
-    return this;
+  protected readerEpollFd(reader: unknown): number {
+    return libbpf().ring_buffer_epoll_fd(reader) as number;
   }
 
-  private drainOnce(): boolean {
+  protected consume(reader: unknown): boolean {
     this.inThisDrain = 0;
     this.budgetHit = false;
-    libbpf().ring_buffer_consume(this.ring);
-    this.decoder?.settle();
+    libbpf().ring_buffer_consume(reader);
     return this.budgetHit;
+  }
+
+  protected freeReader(reader: unknown): void {
+    libbpf().ring_buffer_free(reader);
   }
 
   /** @internal called by the trampoline; a non-zero return stops libbpf after this record. */
@@ -84,13 +59,5 @@ export class RingBufTable<E = unknown> extends Table<never, never> {
       return -1;
     }
     return 0;
-  }
-
-  override close(): void {
-    this.pump?.close();
-    this.pump = null;
-    if (this.ring) libbpf().ring_buffer_free(this.ring);
-    this.ring = null;
-    streams.delete(this.id);
   }
 }
