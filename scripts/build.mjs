@@ -11,7 +11,9 @@ const tools = fs.readdirSync(path.join(root, 'tools')).filter((f) => f.endsWith(
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['bin/bpfkit.ts', ...tools],
+  // The compile worker runs in a child process (lib/bcc-node-bindings/src/compile-cache.ts looks
+  // for dist/compile-worker.js beside its chunk): without it the package cannot compile.
+  entryPoints: ['bin/bpfkit.ts', ...tools, { in: 'lib/bcc-node-bindings/src/compile-worker.ts', out: 'compile-worker' }],
   outdir: 'dist',
   outbase: '.',
   bundle: true,
