@@ -32,68 +32,15 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 2
 fi
 
-# --- apt helpers ------------------------------------------------------------------
-
-APT_OPTS=(-o DPkg::Lock::Timeout=300)   # wait for apt-daily etc. instead of failing
-
-# Lists are "fresh" when there are any and apt (or we) refreshed them in the
-# last 24 h. apt rewrites lists/partial on every update; the list files keep
-# the server's Last-Modified time, so they are not a usable clock.
-apt_lists_fresh() {
-    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || return 1
-    [ -n "$(find /var/lib/apt/lists/partial "$APT_STAMP" -maxdepth 0 -mmin -1440 2>/dev/null)" ]
-}
-
-# At most once per run; the flag is exported so kernel-headers.sh skips it too.
-apt_update() {
-    [ "${BPFKIT_APT_UPDATED:-0}" = 1 ] && return 0
-    log "refreshing apt lists (apt-get update)"
-    # A broken third-party source must not stop us; whether the packages we
-    # need became available is checked afterwards.
-    apt-get "${APT_OPTS[@]}" -qq update || log "warning: apt-get update reported errors"
-    mkdir -p "$CACHE_BASE" && touch "$APT_STAMP"
-    export BPFKIT_APT_UPDATED=1
-}
-
-apt_candidate() {
-    apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
-}
-
-is_installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
-apt_install() {
-    DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -qq install -y --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" >/dev/null
-}
+# shellcheck source=apt.sh
+source "$REPO/scripts/apt.sh"
 
 # --- b. apt packages ----------------------------------------------------------------
 
 # libbpfcc = libbcc.so.0, loaded by lib/bcc-node-bindings. The others are used
 # by the tests (gcc builds test programs, ip/unshare set up namespaces).
 # bpfcc-tools/bpftrace are NOT installed here: the benchmark has its own step.
-APT_PKGS=(libbpfcc gcc make iproute2 util-linux)
-missing=()
-for p in "${APT_PKGS[@]}"; do is_installed "$p" || missing+=("$p"); done
-if [ "${#missing[@]}" -eq 0 ]; then
-    log "apt packages present: ${APT_PKGS[*]}"
-else
-    apt_lists_fresh || apt_update
-    for p in "${missing[@]}"; do
-        if [ -z "$(apt_candidate "$p")" ]; then apt_update; break; fi
-    done
-    for p in "${missing[@]}"; do
-        [ -n "$(apt_candidate "$p")" ] || die "apt has no package $p (check /etc/apt/sources.list*)"
-    done
-    if ! apt_install "${missing[@]}"; then
-        # Stale lists can name files the mirror dropped: refresh once, retry.
-        [ "${BPFKIT_APT_UPDATED:-0}" = 1 ] && die "apt-get install ${missing[*]} failed"
-        apt_update
-        apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
-    fi
-    log "installed apt packages: ${missing[*]}"
-fi
+ensure_packages libbpfcc gcc make iproute2 util-linux
 
 # --- c. node packages ---------------------------------------------------------------
 

@@ -40,35 +40,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 2
 fi
 
-# --- apt helpers (same policy as deps.sh: update only when needed) -----------
-
-APT_OPTS=(-o DPkg::Lock::Timeout=300)   # wait for apt-daily etc. instead of failing
-
-# Lists are "fresh" when there are any and apt (or we) refreshed them in the
-# last 24 h. apt rewrites lists/partial on every update; the lists themselves
-# keep the server's Last-Modified time, so they are not a usable clock.
-apt_lists_fresh() {
-    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || return 1
-    [ -n "$(find /var/lib/apt/lists/partial "$APT_STAMP" -maxdepth 0 -mmin -1440 2>/dev/null)" ]
-}
-
-# Run `apt-get update` at most once per deps run (deps.sh exports the flag).
-apt_update() {
-    [ "${BPFKIT_APT_UPDATED:-0}" = 1 ] && return 0
-    log "refreshing apt lists (apt-get update)"
-    # A broken third-party source must not stop us; whether the packages we
-    # need became available is checked by the caller.
-    apt-get "${APT_OPTS[@]}" -qq update || log "warning: apt-get update reported errors"
-    mkdir -p "$CACHE_BASE" && touch "$APT_STAMP"
-    export BPFKIT_APT_UPDATED=1
-}
-
-ensure_apt_lists() { apt_lists_fresh || apt_update; }
-
-# Print the candidate version of a package, or nothing.
-apt_candidate() {
-    apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
-}
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # --- json helpers -------------------------------------------------------------
 
