@@ -4,8 +4,8 @@
  * - Raw tracepoints sys_enter/sys_exit: the kernel hands over the registers and the number without
  *   building a tracepoint record (about 40 ns cheaper per call than raw_syscalls:sys_enter here). The
  *   raw_syscalls tracepoints are the fallback for kernels without raw tracepoints.
- * - Counting by syscall uses a per-CPU array indexed by the syscall number: no hash lookup (the
- *   verifier inlines the array lookup) and no atomic add (each CPU has its own copy, summed by user
+ * - Counting by syscall uses a per-CPU array indexed by the syscall number: no hash lookup (recent
+ *   kernels inline the array lookup) and no atomic add (each CPU has its own copy, summed by user
  *   space). User space reads the running totals and subtracts the previous read, so nothing is ever
  *   cleared and no call is lost between a read and a clear.
  * - Plain counting needs only sys_enter. Filtering on the result (-x, -e) needs sys_exit; timing (-L)

@@ -1,6 +1,6 @@
 // Running a command that is held before it starts, so a tool can attach its probes (and filter on
 // the command's PID, which it only knows once the process exists) without missing its first system
-// call: the tools' --exec option (bcc's bcc/exec.py holds its child on a pipe the same way).
+// call: the tools' --exec option (bcc's bcc/exec.py holds its child on a pipe for the same purpose).
 //
 // The child is a shell that stops itself with SIGSTOP and, once continued, replaces itself with the
 // command (`exec`). Stopping rather than blocking on a pipe read means nothing of ours runs in the
