@@ -28,7 +28,8 @@ ifneq ($(filter run,$(MAKECMDGOALS)),)
   endif
 endif
 
-.PHONY: help deps test test-unit run typecheck clean-cache
+.PHONY: help deps test test-deps test-unit run typecheck clean-cache
+.PHONY: bench-deps bench
 
 help: ## Show this help
 	@echo "Targets:"
@@ -39,7 +40,10 @@ help: ## Show this help
 deps: ## Set up the machine: libbcc, npm packages, kernel headers, tracefs (root)
 	bash scripts/deps.sh
 
-test: deps ## Run unit + kernel tests (after deps); TESTS= narrows
+test-deps: ## Install what the tests need beyond deps: Debian's prometheus (root)
+	bash scripts/test-deps.sh
+
+test: deps test-deps ## Run unit + kernel tests (after deps and test-deps); TESTS= narrows
 	@[ -n "$(strip $(TEST_FILES))" ] || { echo "make test: no *.test.ts under test/unit or test/kernel" >&2; exit 1; }
 	$(NODE_TEST) $(TEST_FILES)
 
@@ -55,3 +59,9 @@ typecheck: ## Type-check the whole tree (tsc --noEmit)
 
 clean-cache: ## Remove compiled-program cache (keeps kernel headers)
 	rm -rf -- "$(BPFKIT_CACHE_DIR)/compile"
+
+bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace (root, idempotent)
+	bash scripts/apt.sh install bpfcc-tools bpftrace
+
+bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~12 min); BENCH_ARGS="--help"
+	node --import tsx test/bench/run.ts $(BENCH_ARGS)

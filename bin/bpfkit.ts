@@ -7,18 +7,18 @@
 // `bpfkit --list` shows what there is.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TOOLS } from '../lib/registry.ts';
+import { AGENTS, TOOLS } from '../lib/registry.ts';
 
 const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help';
 const [first] = process.argv.slice(2);
 
 if (first === '--list' || first === '-l') {
-  const width = Math.max(...Object.keys(TOOLS).map((name) => name.length));
-  for (const [name, description] of Object.entries(TOOLS)) process.stdout.write(`${name.padEnd(width)}  ${description}\n`);
+  const width = Math.max(...Object.keys({ ...TOOLS, ...AGENTS }).map((name) => name.length));
+  for (const [name, description] of Object.entries({ ...TOOLS, ...AGENTS })) process.stdout.write(`${name.padEnd(width)}  ${description}\n`);
 } else if (first === undefined || first === '-h' || first === '--help') {
   process.stdout.write(`${USAGE}\n`);
   if (first === undefined) process.exitCode = 2;
-} else if (!Object.hasOwn(TOOLS, first)) {
+} else if (!Object.hasOwn(TOOLS, first) && !Object.hasOwn(AGENTS, first)) {
   process.stderr.write(`bpfkit: no tool named ${JSON.stringify(first)} (bpfkit --list shows them)\n`);
   process.exitCode = 2;
 } else {

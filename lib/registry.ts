@@ -5,3 +5,8 @@ export const TOOLS: Record<string, string> = {
   biolatency: 'Summarize block device I/O latency as a histogram',
   tcptop: 'Summarize TCP send/recv throughput by host, top-style',
 };
+
+// Commands that are not tools of their own: `bpfkit exporter` runs several tools' programs.
+export const AGENTS: Record<string, string> = {
+  exporter: 'Serve the tools\' metrics to Prometheus (several tools, one port)',
+};

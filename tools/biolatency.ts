@@ -52,9 +52,11 @@ import { UsageError, type ToolSpec } from '../lib/cli.ts';
 import { planBiolatency } from '../lib/biolatency-plan.ts';
 import { describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../lib/block-flags.ts';
 import { DiskNames, diskByName, type Disk } from '../lib/disks.ts';
-import { allSlots, formatInterval, jsonInterval, sectionsFrom, type Grouping, type Interval } from '../lib/biolatency-output.ts';
+import { allSlots, formatInterval, jsonInterval, sectionsFrom, type Drained, type Grouping, type Interval } from '../lib/biolatency-output.ts';
 import { log2Percentile } from '../lib/log2-stats.ts';
 import { LiveChart } from '../lib/chart.ts';
+import { METRICS_OPTIONS, startMetrics, type MetricsOptions } from '../lib/metrics/agent.ts';
+import { biolatencyCollector, metricsHistEntries } from '../lib/metrics/biolatency.ts';
 
 const spec: ToolSpec = {
   name: 'biolatency',
@@ -68,6 +70,7 @@ const spec: ToolSpec = {
     { long: 'extension', short: 'e', type: 'boolean', help: 'summarize average/total value' },
     { long: 'json', short: 'j', type: 'boolean', help: 'json output (one JSON object per line)' },
     { long: 'disk', short: 'd', type: 'string', metavar: 'DISK', parse: diskByName, help: 'Trace this disk only' },
+    ...METRICS_OPTIONS,
   ],
   positionals: [
     { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
@@ -85,10 +88,11 @@ const spec: ToolSpec = {
     ['biolatency -e', 'show extension summary(total, average)'],
     ['biolatency -d sdc', 'Trace sdc only'],
     ['biolatency --chart', 'chart p50/p90/p99 latency every second'],
+    ['biolatency --metrics 9435', 'serve latency histograms per disk to Prometheus'],
   ],
 };
 
-interface Options {
+interface Options extends MetricsOptions {
   timestamp: boolean; queued: boolean; milliseconds: boolean; disks: boolean; flags: boolean;
   extension: boolean; disk?: Disk; interval?: number; count?: number;
 }
@@ -106,11 +110,13 @@ await runTool<Options>(spec, async (ctx) => {
   const o = ctx.opts;
   if (o.disks && o.flags) throw new UsageError('can only use -D or -F');
   if (o.json && o.chart) throw new UsageError('--json and --chart exclude each other');
-  const grouping: Grouping = o.disks ? 'disk' : o.flags ? 'flags' : 'none';
+  // --metrics: a histogram per disk (per flag set with -F), with the latency sum (-e) for _sum.
+  const metrics = await startMetrics(ctx);
+  const grouping: Grouping = o.disks || (metrics && !o.flags) ? 'disk' : o.flags ? 'flags' : 'none';
   const unit = o.milliseconds ? 'msecs' : 'usecs';
 
   // --- configuration → program ---
-  const plan = planBiolatency({ queued: o.queued, disk: o.disks || o.disk !== undefined, flags: o.flags });
+  const plan = planBiolatency({ queued: o.queued, disk: grouping === 'disk' || o.disk !== undefined, flags: o.flags });
   const flagLayout = o.flags ? requestFlagLayout() : undefined;
   const choices = [...plan.choices];
   if (flagLayout) choices.push({ purpose: 'flag names (-F)', chosen: flagLayout.source, rejected: [] });
@@ -124,9 +130,9 @@ await runTool<Options>(spec, async (ctx) => {
       GROUP_BY: { none: 0, disk: 1, flags: 2 }[grouping],
       FILTER_DEV: o.disk !== undefined,
       TARGET_DEV: o.disk?.dev ?? 0,
-      EXTENSION: o.extension,
-      HIST_ENTRIES: o.disk && o.disks ? HIST_ENTRIES.none : HIST_ENTRIES[grouping],
-      GROUP_ENTRIES: grouping === 'none' ? 1 : GROUP_ENTRIES,
+      EXTENSION: o.extension || metrics !== null,
+      HIST_ENTRIES: metrics ? metricsHistEntries(metrics.seriesLimit) : o.disk && o.disks ? HIST_ENTRIES.none : HIST_ENTRIES[grouping],
+      GROUP_ENTRIES: metrics ? Math.min(1 << 20, metrics.seriesLimit) : grouping === 'none' ? 1 : GROUP_ENTRIES,
       FLAGS_MASK: flagLayout ? describedMask(flagLayout) : 0,
       ...(flagLayout && !plan.matchByRequest ? rwbsDefines(flagLayout) : {}),
     },
@@ -139,6 +145,13 @@ await runTool<Options>(spec, async (ctx) => {
     else bpf.attachKprobe({ event: probe.target, fnName: probe.fnName });
   }
   ctx.attached(bpf, choices);
+  const collector = metrics && grouping !== 'none'
+    ? biolatencyCollector(bpf, { grouping, nsPerUnit: o.milliseconds ? 1_000_000 : 1000, flagLayout, seriesLimit: metrics.seriesLimit })
+    : null;
+  if (metrics && collector) {
+    metrics.add(collector);
+    if (metrics.only) return metrics.serveUntilStopped();
+  }
 
   // --- output loop ---
   if (!o.json) ctx.print('Tracing block device I/O... Hit Ctrl-C to end.');
@@ -156,7 +169,7 @@ await runTool<Options>(spec, async (ctx) => {
     const whole = await ctx.sleep(seconds * 1000);
     const interval: Interval = {
       grouping, unit, time: new Date(),
-      sections: sectionsFrom({ dist: dist.drain(), ext: ext?.drain() }, grouping, labelOf),
+      sections: sectionsFrom(absorbed({ dist: dist.drain(), ext: ext?.drain() }), grouping, labelOf),
     };
     if (chart) {
       const slots = allSlots(interval);
@@ -169,6 +182,11 @@ await runTool<Options>(spec, async (ctx) => {
     }
     warnAboutMisses();
     if (!whole || --remaining === 0) break;
+  }
+
+  function absorbed(drained: Drained): Drained {
+    collector?.absorb(drained);
+    return drained;
   }
 
   function warnAboutMisses(): void {

@@ -72,6 +72,8 @@ import { clock } from '../lib/format.ts';
 import {
   DEFAULT_MAX_ARGS, argsLine, decodeExecRecord, headerLine, jsonLine, rowLine, type ColumnOptions,
 } from '../lib/exec-events.ts';
+import { METRICS_OPTIONS, startMetrics, type MetricsOptions } from '../lib/metrics/agent.ts';
+import { execsnoopCollector } from '../lib/metrics/execsnoop.ts';
 
 const spec: ToolSpec = {
   name: 'execsnoop',
@@ -92,6 +94,7 @@ const spec: ToolSpec = {
     { long: 'max-args', type: 'int', min: 1, max: 60, default: DEFAULT_MAX_ARGS, metavar: 'MAX_ARGS', help: 'maximum number of arguments parsed and displayed, defaults to 20' },
     { long: 'ppid', short: 'P', type: 'int', ...PID_OPTION_RANGE, parse: existingPid, metavar: 'PPID', help: 'trace this parent PID only' },
     { long: 'cgroup', short: 'c', type: 'string', metavar: 'PATH', parse: cgroupV2Path, help: 'trace processes in this cgroup v2 subtree only' },
+    ...METRICS_OPTIONS,
   ],
   examples: [
     ['execsnoop', 'trace all exec() syscalls'],
@@ -111,10 +114,11 @@ const spec: ToolSpec = {
     ['execsnoop --mntnsmap mappath', 'only trace mount namespaces in the map'],
     ['execsnoop -c /sys/fs/cgroup/system.slice', 'only trace processes in this cgroup v2 subtree'],
     ['execsnoop --json', 'one JSON object per exec'],
+    ['execsnoop -x --metrics 9435', 'serve execs and failed execs per command to Prometheus'],
   ],
 };
 
-interface Options {
+interface Options extends MetricsOptions {
   time: boolean;
   timestamp: boolean;
   fails: boolean;
@@ -168,6 +172,8 @@ function syscallHooks(syscall: 'execve' | 'execveat'): AttachCandidate<Hook>[] {
 await runTool<Options>(spec, async (ctx) => {
   const o = ctx.opts;
   const maxArgs = o['max-args'];
+  // --metrics: execs counted per command name from the same records (lib/metrics/execsnoop.ts).
+  const metrics = await startMetrics(ctx);
 
   // Where to attach. Successes need only sched_process_exec; failures need the syscalls.
   const success = chooseAttach('successful exec()s', [
@@ -268,6 +274,8 @@ await runTool<Options>(spec, async (ctx) => {
     if (ev.ret !== 0 && !o.fails) return;
     if (o.name && !o.name.test(ev.comm)) return;
     if (o.line && !o.line.test(argsLine(ev))) return;
+    collector?.record(ev);
+    if (metrics?.only) return;
     const time = wantClock ? clockAt(ev.ts) : '';
     const seconds = wantSeconds ? (Number(ev.ts - startNs) / 1e9).toFixed(3) : '';
     lines.push(o.json ? jsonLine(ev, time, seconds) : rowLine(ev, columns, time, seconds));
@@ -293,6 +301,13 @@ await runTool<Options>(spec, async (ctx) => {
       raw: true, coalesceMs: DRAIN_DELAY_MS, pageCount: 64, onLost: (n) => { lost += n; },
     });
 
+  const collector = metrics ? execsnoopCollector({
+    seriesLimit: metrics.seriesLimit,
+    flush: () => events.flush(),
+    lost: () => (useRing ? bpf.table<PerCpuTable<number, bigint>>('lost').sum(0) ?? 0n : BigInt(lost)),
+  }) : null;
+  if (collector) metrics!.add(collector);
+
   // TIME(s) counts from here. bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC,
   // so a record's timestamp turns into wall time with one offset.
   startNs = process.hrtime.bigint();
@@ -310,7 +325,7 @@ await runTool<Options>(spec, async (ctx) => {
     }
   }
 
-  if (!o.json) ctx.print(headerLine(columns));
+  if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
   ctx.attached(bpf, attachments);
   const lostTimer = setInterval(reportLost, 1000);
 

@@ -59,6 +59,8 @@ import {
   SORT_FIELDS, flowJson, flowRows, flowTables, sortRows, totals,
   type FlowKey, type FlowValue, type SortField,
 } from '../lib/tcp-flows.ts';
+import { METRICS_OPTIONS, startMetrics, type MetricsOptions } from '../lib/metrics/agent.ts';
+import { metricsFlowEntries, tcptopCollector } from '../lib/metrics/tcptop.ts';
 
 const spec: ToolSpec = {
   name: 'tcptop',
@@ -77,6 +79,7 @@ const spec: ToolSpec = {
       long: 'max-flows', type: 'int', min: 16, max: 1 << 20, default: 65536, metavar: 'N', hidden: true,
       help: 'size of the in-kernel flow table (process and connection pairs per interval)',
     },
+    ...METRICS_OPTIONS,
   ],
   positionals: [
     { name: 'interval', type: 'int', min: 1, help: 'output interval, in seconds (default 1)' },
@@ -95,10 +98,11 @@ const spec: ToolSpec = {
     ['tcptop --sort rx -n 10', 'the 10 connections that received most'],
     ['tcptop --json 1 10', 'ten intervals as JSON lines'],
     ['tcptop --chart', 'total RX/TX KB/s over time'],
+    ['tcptop --metrics 9435', 'serve bytes per connection to Prometheus on 127.0.0.1:9435'],
   ],
 };
 
-interface Options {
+interface Options extends MetricsOptions {
   noclear: boolean;
   nosummary: boolean;
   pid?: number;
@@ -154,6 +158,8 @@ await runTool<Options>(spec, async (ctx) => {
   if (o.json && o.chart) throw new UsageError('argument --chart: not allowed with argument --json');
   const intervalS = o.interval ?? 1;
   const count = o.count ?? Infinity;
+  // --metrics: the flow table is read at each scrape and never drained (see lib/metrics/tcptop.ts).
+  const metrics = await startMetrics(ctx);
 
   // --- where to attach: best first, the reasons for the others kept for --explain ---
   const bytes = chooseAttach('bytes sent and received', [
@@ -210,13 +216,19 @@ await runTool<Options>(spec, async (ctx) => {
         ...(mntnsMap ? { ...taskParentOffsets(), ...mountNamespaceOffsets() } : {}),
         // Only with container maps: a PID in every program would defeat the compile cache.
         ...(cgroupMap || mntnsMap ? { PIN_ID: process.pid } : {}),
-        MAX_FLOWS: o['max-flows'],
+        MAX_FLOWS: metrics?.only ? metricsFlowEntries(metrics.seriesLimit) : o['max-flows'],
         MAX_SOCKETS,
       },
       attachments: [bytes.choice, addresses.choice, offsets.choice],
     });
   } finally {
     for (const remove of unpin) remove();
+  }
+
+  const collector = metrics ? tcptopCollector(bpf, metrics.seriesLimit) : null;
+  if (metrics && collector) {
+    metrics.add(collector);
+    if (metrics.only) return metrics.serveUntilStopped();
   }
 
   // --- output loop ---
@@ -231,7 +243,9 @@ await runTool<Options>(spec, async (ctx) => {
   for (let shown = 0; shown < count;) {
     // Deadlines from the start, so that a slow interval does not delay the next ones.
     const running = await ctx.sleep(start + (shown + 1) * intervalS * 1000 - Date.now());
-    const rows = flowRows(flows.drain());
+    const drained = flows.drain();
+    collector?.absorb(drained);
+    const rows = flowRows(drained);
     const droppedNow = dropped.get(0) ?? 0n;
     const lost = Number(droppedNow - droppedBefore);
     droppedBefore = droppedNow;

@@ -1,0 +1,99 @@
+// syscount's metrics: system calls per syscall, read from the per-CPU `counts` array (and the
+// rare `wide_counts`) of bpf/syscount.bpf.c at scrape time, summed over CPUs. The array is never
+// cleared (syscount's intervals print differences), so the counts are monotonic as they are.
+//
+//   bpfkit_syscalls_total{syscall}                 every call (default)
+//   bpfkit_syscall_errors_total{syscall,errno}     with -e ERRNO (errno="ENOENT"), or -x (errno="any")
+//   bpfkit_syscall_duration_seconds{syscall}       with -L: a histogram with the +Inf bucket, _sum
+//                                                  and _count only, because the program adds up
+//                                                  the time per syscall rather than bucketing it
+//
+// One series-limit unit is one syscall.
+import { rawTracepointSupported, sumValues, type BPF, type PerCpuTable } from 'bcc-node-bindings';
+import type { ToolContext } from '../tool.ts';
+import { syscallName, syscalls, syscallByName } from '../syscalls.ts';
+import { errnoName } from '../errno.ts';
+import { RunningTotals, SeriesBook, counterFamily, type Collector } from './agent.ts';
+import type { HistogramFamily, MetricFamily, ScalarFamily } from './exposition.ts';
+
+type Stats = { count: bigint; total_ns?: bigint };
+
+export interface SyscountMetricsConfig {
+  seriesLimit: number;
+  latency: boolean;
+  /** -x: every failure; a number: -e's errno; undefined: every call. */
+  errors?: 'any' | number;
+}
+
+export interface SyscountMetrics extends Collector {
+  /** syscount's interval output drained these `wide_counts` entries: keep them in the totals. */
+  absorbWide(entries: Array<[number, Stats[]]>): void;
+}
+
+export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): SyscountMetrics {
+  const counts = bpf.table<PerCpuTable<number, Stats>>('counts');
+  const wide = bpf.table<PerCpuTable<number, Stats>>('wide_counts');
+  const book = new SeriesBook(config.seriesLimit);
+  const drained = new RunningTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
+  const errno = config.errors === 'any' ? 'any' : config.errors !== undefined ? errnoName(config.errors) ?? String(config.errors) : undefined;
+
+  return {
+    tool: 'syscount',
+    absorbWide(entries) {
+      for (const [nr, perCpu] of entries) {
+        const s = sumValues(perCpu);
+        drained.absorb(String(nr), { count: s.count, ns: s.total_ns ?? 0n });
+      }
+    },
+    collect(): MetricFamily[] {
+      const all = new RunningTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
+      for (const [nr, t] of drained.entries()) all.absorb(nr, t);
+      for (const table of [counts, wide]) {
+        for (const [nr, perCpu] of table.entries()) {
+          const s = sumValues(perCpu);
+          if (s.count > 0n) all.absorb(String(nr), { count: s.count, ns: s.total_ns ?? 0n });
+        }
+      }
+      const calls: ScalarFamily = errno === undefined
+        ? counterFamily('bpfkit_syscalls_total', 'System calls made, by syscall', [])
+        : counterFamily('bpfkit_syscall_errors_total', 'System calls that returned an error, by syscall and errno', []);
+      const duration: HistogramFamily = {
+        name: 'bpfkit_syscall_duration_seconds', help: 'Time spent in system calls, by syscall', type: 'histogram', series: [],
+      };
+      const rows = [...all.entries()].sort((a, b) => Number(a[0]) - Number(b[0]));
+      for (const [nr, t] of rows) {
+        const syscall = syscallName(Number(nr));
+        if (!book.admit(syscall)) continue;
+        const count = book.monotonic(`n|${syscall}`, t.count);
+        calls.samples.push({ labels: errno === undefined ? { syscall } : { syscall, errno }, value: count });
+        if (config.latency) {
+          const ns = book.monotonic(`ns|${syscall}`, t.ns);
+          duration.series.push({ labels: { syscall }, buckets: [], count, sum: Number(ns) / 1e9 });
+        }
+      }
+      return config.latency ? [calls, duration] : [calls];
+    },
+    lost: () => 0n,
+    dropped: () => book.dropped,
+  };
+}
+
+/** syscount's program with the exporter's configuration: every call on the machine, by syscall. */
+export function loadSyscountMetrics(ctx: ToolContext<unknown>, seriesLimit: number): SyscountMetrics {
+  const raw = rawTracepointSupported();
+  const nrSlots = Math.max(512, 2 ** Math.ceil(Math.log2(Math.max(...syscalls().map((s) => s.nr), 0) + 1)));
+  const bpf = ctx.load({
+    file: 'syscount.bpf.c',
+    autoAttach: false,
+    defines: {
+      ENTER_RAW: raw, EXIT_RAW: false, THREAD_EXIT_RAW: false, LATENCY: false, BY_PROCESS: false,
+      FILTER_FAILED: false, FILTER_ERRNO: 0, FILTER_PID: 0, FILTER_TID: 0, FILTER_PPID: 0,
+      FILTER_CGROUP: false, FILTER_SYSCALL: -1, NR_SLOTS: nrSlots, MAX_PROCESSES: 1, MAX_THREADS: 1,
+      NR_EXIT_GROUP: syscallByName('exit_group')?.nr ?? -2,
+    },
+  });
+  if (raw) bpf.attachRawTracepoint({ tp: 'sys_enter', fnName: 'raw_tracepoint__sys_enter' });
+  else bpf.attachTracepoint({ tp: 'raw_syscalls:sys_enter', fnName: 'tracepoint__raw_syscalls__sys_enter' });
+  ctx.attached(bpf);
+  return syscountCollector(bpf, { seriesLimit, latency: false });
+}
