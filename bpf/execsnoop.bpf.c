@@ -75,17 +75,7 @@ BPF_PERF_OUTPUT(events);
 #if FILTER_CGROUP
 BPF_CGROUP_ARRAY(cgroup_filter, 1);
 #endif
-/* bcc's container filters read hash maps that someone else pinned. The user's path never enters
- * this program: tools/execsnoop.ts checks the map, pins it again at a path made from the tool's
- * PID (PIN_ID), and removes that second pin as soon as the program holds the map. */
-#define PIN_STR_(x) #x
-#define PIN_STR(x) PIN_STR_(x)
-#if FILTER_CGROUP_MAP
-BPF_TABLE_PINNED("hash", u64, u64, cgroupset, 1024, "/sys/fs/bpf/bpfkit-execsnoop-" PIN_STR(PIN_ID) "-cgroupmap");
-#endif
-#if FILTER_MNTNS_MAP
-BPF_TABLE_PINNED("hash", u64, u32, mount_ns_set, 1024, "/sys/fs/bpf/bpfkit-execsnoop-" PIN_STR(PIN_ID) "-mntnsmap");
-#endif
+#include "bpfkit/containers.h"
 
 static __always_inline bool traced(u32 uid, u32 ppid)
 {

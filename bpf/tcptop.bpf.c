@@ -59,26 +59,14 @@ BPF_TABLE("lru_hash", u64, struct addrs_t, socks, MAX_SOCKETS);
 /* Sends and receives not counted because `flows` was full; user space reports them. */
 BPF_ARRAY(dropped, u64, 1);
 
-/* bcc's container filters read maps someone else pinned. The user's path never enters this
- * program: tools/tcptop.ts checks the map, pins it again at a path made from the tool's PID
- * (PIN_ID), and removes that second pin as soon as the program holds the map. */
-#define PIN_STR_(x) #x
-#define PIN_STR(x) PIN_STR_(x)
+#include "bpfkit/containers.h"
 
-#if FILTER_CGROUP_MAP
-BPF_TABLE_PINNED("hash", u64, u64, cgroupset, 1024, "/sys/fs/bpf/bpfkit-tcptop-" PIN_STR(PIN_ID) "-cgroupmap");
-#endif
-
-#if FILTER_MNTNS_MAP
-#include <bpfkit/task.h>
-BPF_TABLE_PINNED("hash", u64, u32, mount_ns_set, 1024, "/sys/fs/bpf/bpfkit-tcptop-" PIN_STR(PIN_ID) "-mntnsmap");
-#endif
-
+/* bcc's container filters (the check stays here: see bpfkit/containers.h). */
 static __always_inline bool container_allowed(void)
 {
 #if FILTER_CGROUP_MAP
-    u64 cgroup = bpf_get_current_cgroup_id();
-    if (!cgroupset.lookup(&cgroup))
+    u64 cgroup_id = bpf_get_current_cgroup_id();
+    if (!cgroupset.lookup(&cgroup_id))
         return false;
 #endif
 #if FILTER_MNTNS_MAP

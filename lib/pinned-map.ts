@@ -98,3 +98,23 @@ export function createPinnedHashMap(path: string, shape: PinnedMapShape, maxEntr
 export function updatePinnedMap(fd: number, key: Buffer, value: Buffer): void {
   updateMap(fd, key, value);
 }
+
+/**
+ * The --cgroupmap / --mntnsmap configuration of a program that includes bpfkit/containers.h:
+ * pins the user's maps again where the program looks for them (paths made from our PID) and
+ * returns the #defines. Call `unpin` once the program is loaded. The PID enters the program only
+ * when a map is given, so the compile cache still serves the common case.
+ */
+export function containerFilters(cgroupMap: PinnedMap | null, mntnsMap: PinnedMap | null, pin = true): { defines: Record<string, number | boolean>; unpin: () => void } {
+  const removers: Array<() => void> = [];
+  if (pin && cgroupMap) removers.push(pinAgain(cgroupMap, `/sys/fs/bpf/bpfkit-${process.pid}-cgroupmap`));
+  if (pin && mntnsMap) removers.push(pinAgain(mntnsMap, `/sys/fs/bpf/bpfkit-${process.pid}-mntnsmap`));
+  return {
+    defines: {
+      FILTER_CGROUP_MAP: cgroupMap !== null,
+      FILTER_MNTNS_MAP: mntnsMap !== null,
+      ...(cgroupMap || mntnsMap ? { PIN_ID: process.pid } : {}),
+    },
+    unpin: () => { for (const remove of removers) remove(); },
+  };
+}

@@ -65,7 +65,7 @@ import { PID_OPTION_RANGE, existingPid, regex, uidFromUser, type ToolSpec } from
 import { chooseAttach, type AttachCandidate } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
 import { argAreaOffsets, taskCommOffset } from '../lib/process-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinAgain, pinnedMapOption } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap, pinnedMapOption } from '../lib/pinned-map.ts';
 import { cgroupV2Path } from '../lib/cgroup-v2.ts';
 import { syscallFunction } from '../lib/syscall-kprobe.ts';
 import { clock } from '../lib/format.ts';
@@ -199,12 +199,7 @@ await runTool<Options>(spec, async (ctx) => {
   const cgroupMap = o.cgroupmap ? openPinnedMap(o.cgroupmap, CGROUP_MAP) : null;
   const mntnsMap = o.mntnsmap ? openPinnedMap(o.mntnsmap, MNTNS_MAP) : null;
 
-  // The program names the container maps by paths made from our PID (see bpf/execsnoop.bpf.c).
-  const unpin: Array<() => void> = [];
-  if (!o.ebpf) {
-    if (cgroupMap) unpin.push(pinAgain(cgroupMap, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-cgroupmap`));
-    if (mntnsMap) unpin.push(pinAgain(mntnsMap, `/sys/fs/bpf/bpfkit-execsnoop-${process.pid}-mntnsmap`));
-  }
+  const containers = containerFilters(cgroupMap, mntnsMap, !o.ebpf);
   let bpf: BPF;
   try {
     bpf = ctx.load({
@@ -220,10 +215,8 @@ await runTool<Options>(spec, async (ctx) => {
         FILTER_PPID: o.ppid !== undefined,
         TARGET_PPID: o.ppid ?? 0,
         FILTER_CGROUP: o.cgroup !== undefined,
-        FILTER_CGROUP_MAP: cgroupMap !== null,
-        FILTER_MNTNS_MAP: mntnsMap !== null,
+        ...containers.defines,
         ...(mntnsMap ? mountNamespaceOffsets() : {}),
-        PIN_ID: process.pid,
         USE_RINGBUF: useRing,
         RINGBUF_PAGES: 1024, // 4 MiB: several thousand execs' records even if we fall behind
         ...taskParentOffsets(),
@@ -234,7 +227,7 @@ await runTool<Options>(spec, async (ctx) => {
       autoAttach: false,
     });
   } finally {
-    for (const remove of unpin) remove();
+    containers.unpin();
     for (const map of [cgroupMap, mntnsMap]) if (map) fs.closeSync(map.fd);
   }
 

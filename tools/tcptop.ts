@@ -49,7 +49,7 @@ import { runTool } from '../lib/tool.ts';
 import { PID_OPTION_RANGE, UsageError, existingPid, type ToolSpec } from '../lib/cli.ts';
 import { chooseAttach } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, openPinnedMap, pinAgain, pinnedMapOption } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap, pinnedMapOption } from '../lib/pinned-map.ts';
 import { AF_INET, AF_INET6 } from '../lib/inet.ts';
 import { readLoadavg, summaryLine } from '../lib/loadavg.ts';
 import { clearsScreen, intervalStart } from '../lib/screen.ts';
@@ -194,12 +194,7 @@ await runTool<Options>(spec, async (ctx) => {
   // --- configuration → program ---
   const cgroupMap = o.cgroupmap ? openPinnedMap(o.cgroupmap, CGROUP_MAP) : null;
   const mntnsMap = o.mntnsmap ? openPinnedMap(o.mntnsmap, MNTNS_MAP) : null;
-  // The program names the container maps by paths made from our PID (see bpf/tcptop.bpf.c).
-  const unpin: Array<() => void> = [];
-  if (!o.ebpf) {
-    if (cgroupMap) unpin.push(pinAgain(cgroupMap, `/sys/fs/bpf/bpfkit-tcptop-${process.pid}-cgroupmap`));
-    if (mntnsMap) unpin.push(pinAgain(mntnsMap, `/sys/fs/bpf/bpfkit-tcptop-${process.pid}-mntnsmap`));
-  }
+  const containers = containerFilters(cgroupMap, mntnsMap, !o.ebpf);
   let bpf: BPF;
   try {
     bpf = ctx.load({
@@ -211,18 +206,15 @@ await runTool<Options>(spec, async (ctx) => {
         TCP_RECVMSG_NONBLOCK: tcpRecvmsgHasNonblock(),
         FILTER_PID: o.pid ?? 0,
         FILTER_FAMILY: o.ipv4 ? AF_INET : o.ipv6 ? AF_INET6 : 0,
-        FILTER_CGROUP_MAP: cgroupMap !== null,
-        FILTER_MNTNS_MAP: mntnsMap !== null,
+        ...containers.defines,
         ...(mntnsMap ? { ...taskParentOffsets(), ...mountNamespaceOffsets() } : {}),
-        // Only with container maps: a PID in every program would defeat the compile cache.
-        ...(cgroupMap || mntnsMap ? { PIN_ID: process.pid } : {}),
         MAX_FLOWS: metrics?.only ? metricsFlowEntries(metrics.seriesLimit) : o['max-flows'],
         MAX_SOCKETS,
       },
       attachments: [bytes.choice, addresses.choice, offsets.choice],
     });
   } finally {
-    for (const remove of unpin) remove();
+    containers.unpin();
   }
 
   const collector = metrics ? tcptopCollector(bpf, metrics.seriesLimit) : null;

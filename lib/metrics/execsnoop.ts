@@ -61,7 +61,7 @@ export function loadExecsnoopMetrics(ctx: ToolContext<unknown>, seriesLimit: num
       // Only the command name is counted: one argument is read, not twenty.
       MAX_ARGS: 1,
       FILTER_UID: false, TARGET_UID: 0, FILTER_PPID: false, TARGET_PPID: 0, FILTER_CGROUP: false,
-      FILTER_CGROUP_MAP: false, FILTER_MNTNS_MAP: false, PIN_ID: 0,
+      FILTER_CGROUP_MAP: false, FILTER_MNTNS_MAP: false,
       USE_RINGBUF: useRing, RINGBUF_PAGES: 1024,
       ...taskParentOffsets(), ...taskCommOffset(), ...argAreaOffsets(),
     },
