@@ -5,7 +5,7 @@
 // its old operation numbers (ZoneReset = 6, WriteSame = 7); kernels have since renumbered the
 // operations (6.18: REQ_OP_ZONE_RESET is 17, WriteSame is gone). We take both from the running
 // kernel's BTF (enum req_op, enum req_flag_bits) and use bcc's numbers only without BTF.
-import { kernelBtfOrNull, type KernelBtf } from 'bcc-node-bindings';
+import { kernelBtfOrNull, type BtfQueries } from 'bcc-node-bindings';
 
 export interface RequestFlagLayout {
   /** Where the numbers came from, for --explain. */
@@ -54,7 +54,7 @@ export function bccFlagLayout(): RequestFlagLayout {
 }
 
 /** The running kernel's numbers from its BTF, or bcc's when the kernel has no BTF for them. */
-export function requestFlagLayout(btf: KernelBtf | null = kernelBtfOrNull()): RequestFlagLayout {
+export function requestFlagLayout(btf: BtfQueries | null = kernelBtfOrNull()): RequestFlagLayout {
   const ops = btf?.enumValues('req_op');
   const bits = btf?.enumValues('req_flag_bits');
   // __REQ_FAILFAST_DEV is defined as REQ_OP_BITS, the first bit above the operation.

@@ -6,8 +6,14 @@
 // start-up and hand them to the C program as numbers (-DTASK_REAL_PARENT=…), then read with
 // bpf_probe_read_kernel at those offsets. The format: a header, a type section of variable-length
 // records (ids count from 1), and a string section. See the kernel's Documentation/bpf/btf.rst.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BpfError } from './errors.ts';
+import { cacheRoot } from './kernel.ts';
+
+const VMLINUX = '/sys/kernel/btf/vmlinux';
 
 export const BTF_KIND = {
   INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
@@ -51,7 +57,7 @@ export class KernelBtf {
   private enums: Map<string, number> | null = null;
   private typedefs: Map<string, number> | null = null;
 
-  static load(path = '/sys/kernel/btf/vmlinux'): KernelBtf {
+  static load(path = VMLINUX): KernelBtf {
     let data: Buffer;
     try {
       data = fs.readFileSync(path);
@@ -270,16 +276,126 @@ export class KernelBtf {
   }
 }
 
-let vmlinux: KernelBtf | null = null;
+/** What tools ask of the running kernel's BTF. */
+export interface BtfQueries {
+  fieldLocation(structName: string, fieldPath: string): FieldLocation | undefined;
+  offsetOf(structName: string, fieldPath: string): number;
+  hasField(structName: string, fieldPath: string): boolean;
+  funcId(name: string): number | undefined;
+  enumValues(name: string): Map<string, bigint> | undefined;
+  rawTracepointArg(tp: string, structName: string): number | undefined;
+}
 
-/** The running kernel's BTF, parsed once per process (about 5 MB; parsing takes tens of ms). */
-export function kernelBtf(): KernelBtf {
-  vmlinux ??= KernelBtf.load();
+/**
+ * The running kernel's BTF with its answers remembered on disk. Parsing vmlinux's 5 MB of BTF costs
+ * ~25 ms and ~10 MB on every start, yet a tool asks the same few questions each time; answers are
+ * kept in <cache>/btf/<kernel>.json (root-only, rewritten atomically), keyed by the kernel build
+ * and the BTF file's size, and the file is parsed only when a question is new.
+ */
+class RememberedBtf implements BtfQueries {
+  private parsed: KernelBtf | null = null;
+  private readonly answers: Record<string, unknown>;
+  private readonly file: string | null;
+
+  constructor(private readonly path: string) {
+    this.file = answersFile(path);
+    this.answers = this.file ? readAnswers(this.file) : {};
+  }
+
+  private btf(): KernelBtf {
+    this.parsed ??= KernelBtf.load(this.path);
+    return this.parsed;
+  }
+
+  private recall<T>(question: string, answer: () => T, toJson: (v: T) => unknown = (v) => v, fromJson: (j: unknown) => T = (j) => j as T): T {
+    if (Object.hasOwn(this.answers, question)) {
+      const stored = this.answers[question];
+      return stored === null ? (undefined as T) : fromJson(stored);
+    }
+    const value = answer();
+    this.answers[question] = value === undefined ? null : toJson(value);
+    if (this.file) writeAnswers(this.file, this.answers);
+    return value;
+  }
+
+  fieldLocation(structName: string, fieldPath: string): FieldLocation | undefined {
+    return this.recall(`field ${structName} ${fieldPath}`, () => this.btf().fieldLocation(structName, fieldPath));
+  }
+
+  offsetOf(structName: string, fieldPath: string): number {
+    const loc = this.fieldLocation(structName, fieldPath);
+    if (!loc) throw new BpfError('NOT_SUPPORTED', `this kernel's BTF has no field ${fieldPath} in struct ${structName}`);
+    return loc.offset;
+  }
+
+  hasField(structName: string, fieldPath: string): boolean {
+    return this.fieldLocation(structName, fieldPath) !== undefined;
+  }
+
+  funcId(name: string): number | undefined {
+    return this.recall(`func ${name}`, () => this.btf().funcId(name));
+  }
+
+  enumValues(name: string): Map<string, bigint> | undefined {
+    return this.recall(`enum ${name}`, () => this.btf().enumValues(name),
+      (m) => [...(m ?? [])].map(([k, v]) => [k, v.toString()]),
+      (j) => new Map((j as Array<[string, string]>).map(([k, v]) => [k, BigInt(v)])));
+  }
+
+  rawTracepointArg(tp: string, structName: string): number | undefined {
+    return this.recall(`rawtp ${tp} ${structName}`, () => this.btf().rawTracepointArg(tp, structName));
+  }
+}
+
+function answersFile(btfPath: string): string | null {
+  try {
+    const st = fs.statSync(btfPath);
+    const id = createHash('sha256').update(`${os.release()} ${os.version()} ${st.size} ${st.mtimeMs}`).digest('hex').slice(0, 32);
+    return path.join(cacheRoot(), 'btf', `${id}.json`);
+  } catch {
+    return null;
+  }
+}
+
+function readAnswers(file: string): Record<string, unknown> {
+  try {
+    const st = fs.lstatSync(file);
+    // Someone else's file could lie about offsets: trust only our own, unwritable by others.
+    if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || st.mode & 0o022) return {};
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return data && typeof data === 'object' && !Array.isArray(data) ? data as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeAnswers(file: string, answers: Record<string, unknown>): void {
+  try {
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== (process.geteuid?.() ?? 0) || st.mode & 0o077) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(answers), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    // Unwritable cache: the next start parses BTF again, nothing worse.
+  }
+}
+
+let vmlinux: BtfQueries | null = null;
+
+/** The running kernel's BTF (answers remembered across runs; parsed only for new questions). */
+export function kernelBtf(): BtfQueries {
+  if (!vmlinux) {
+    if (!fs.existsSync(VMLINUX)) throw new BpfError('NOT_SUPPORTED', `the kernel has no BTF at ${VMLINUX} (CONFIG_DEBUG_INFO_BTF is off)`);
+    vmlinux = new RememberedBtf(VMLINUX);
+  }
   return vmlinux;
 }
 
 /** The running kernel's BTF, or null on a kernel built without it. */
-export function kernelBtfOrNull(): KernelBtf | null {
+export function kernelBtfOrNull(): BtfQueries | null {
   try {
     return kernelBtf();
   } catch {

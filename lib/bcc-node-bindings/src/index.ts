@@ -22,5 +22,5 @@ export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder
 export { closeAll } from './cleanup.ts';
 export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
-export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type FieldLocation } from './btf.ts';
+export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type BtfQueries, type FieldLocation } from './btf.ts';
 export { libbcc } from './ffi/libbcc.ts';
