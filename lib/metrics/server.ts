@@ -2,7 +2,6 @@
 // format the scraper asks for) and GET /healthz, nothing else. Binds to 127.0.0.1 unless told
 // otherwise, drops clients that do not send a request within a few seconds, and answers a scrape
 // that fails with 500 and one line, without ending the process.
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CONTENT_TYPE, negotiate, render, type MetricFamily } from './exposition.ts';
 import { UsageError } from '../cli.ts';
@@ -28,6 +27,8 @@ export interface MetricsServer {
 }
 
 export async function serveMetrics(address: ListenAddress, collect: () => MetricFamily[]): Promise<MetricsServer> {
+  // Loaded here, not at the top: a tool without --metrics should not pay for node:http at start.
+  const http = await import('node:http');
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
