@@ -29,6 +29,8 @@
  *   NR_EXIT_GROUP                this architecture's exit_group (the last call of a process)
  *   REGS_NR_OFFSET, REGS_NR_SIZE where struct pt_regs keeps the syscall number (from BTF)
  *   TASK_REAL_PARENT_OFFSET, TASK_TGID_OFFSET   for bpfkit_current_ppid(), from BTF
+ *   METRICS_ERRNO                --metrics with -x: also count failures by (syscall, errno)
+ *   METRICS_LATENCY_HIST         --metrics with -L: also bucket each call's time (log2 of µs)
  */
 
 #define FILTER_RESULT (FILTER_FAILED || FILTER_ERRNO)
@@ -64,6 +66,31 @@ BPF_PERCPU_ARRAY(dropped, u64, 1);
 BPF_PERCPU_ARRAY(counts, struct stats, NR_SLOTS);
 /* Numbers past the array (x32's, with bit 30 set): rare, so a small hash is fine. */
 BPF_PERCPU_HASH(wide_counts, u32, struct stats, 256);
+#endif
+
+#ifndef METRICS_ERRNO
+#define METRICS_ERRNO 0
+#endif
+#ifndef METRICS_LATENCY_HIST
+#define METRICS_LATENCY_HIST 0
+#endif
+
+#if METRICS_ERRNO
+/* For bpfkit_syscall_errors_total{syscall,errno}: only with --metrics, so printing costs nothing. */
+struct errno_key {
+    u32 nr;
+    u32 err;
+};
+BPF_PERCPU_HASH(errors_by_errno, struct errno_key, u64, 4096);
+#endif
+
+#if METRICS_LATENCY_HIST
+/* For bpfkit_syscall_duration_seconds: bpf_log2l of the call's µs, by syscall (--metrics -L). */
+struct slot_key {
+    u32 nr;
+    u32 slot;
+};
+BPF_PERCPU_HASH(latency_hist, struct slot_key, u64, 16384);
 #endif
 
 #if LATENCY
@@ -117,7 +144,7 @@ static __always_inline int result_wanted(long ret)
 #endif
 }
 
-static __always_inline void add(long id, u32 tgid, u64 ns)
+static __always_inline void add(long id, u32 tgid, u64 ns, long ret)
 {
 #if BY_PROCESS
     struct process_stats *p = processes.lookup(&tgid);
@@ -159,12 +186,27 @@ static __always_inline void add(long id, u32 tgid, u64 ns)
 #if LATENCY
     s->total_ns += ns;
 #endif
+#if METRICS_ERRNO || METRICS_LATENCY_HIST
+    u64 none = 0, *n;
+#endif
+#if METRICS_ERRNO
+    struct errno_key ek = { .nr = key, .err = -ret };
+    n = errors_by_errno.lookup_or_try_init(&ek, &none);
+    if (n)
+        (*n)++;
+#endif
+#if METRICS_LATENCY_HIST
+    struct slot_key sk = { .nr = key, .slot = bpf_log2l(ns / 1000) };
+    n = latency_hist.lookup_or_try_init(&sk, &none);
+    if (n)
+        (*n)++;
+#endif
 #endif
 }
 
 #if !LATENCY
 /* Plain counting: at sys_enter by default, at sys_exit when the result matters. */
-static __always_inline int count_call(long id)
+static __always_inline int count_call(long id, long ret)
 {
 #if FILTER_SYSCALL >= 0
     if (id != FILTER_SYSCALL)
@@ -177,7 +219,7 @@ static __always_inline int count_call(long id)
 #endif
     if (!task_wanted(pid_tgid))
         return 0;
-    add(id, pid_tgid >> 32, 0);
+    add(id, pid_tgid >> 32, 0, ret);
     return 0;
 }
 #endif
@@ -219,7 +261,7 @@ static __always_inline int end_call(long ret)
     s->ts = 0;
     if (!result_wanted(ret))
         return 0;
-    add(id, pid_tgid >> 32, now - ts);
+    add(id, pid_tgid >> 32, now - ts, ret);
     return 0;
 }
 #endif
@@ -249,7 +291,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
 #if LATENCY
     return start_call(ctx->args[1]);
 #else
-    return count_call(ctx->args[1]);
+    return count_call(ctx->args[1], 0);
 #endif
 }
 #else
@@ -258,7 +300,7 @@ TRACEPOINT_PROBE(raw_syscalls, sys_enter)
 #if LATENCY
     return start_call(args->id);
 #else
-    return count_call(args->id);
+    return count_call(args->id, 0);
 #endif
 }
 #endif
@@ -289,7 +331,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
 #else
     if (!result_wanted(ret))
         return 0;
-    return count_call(syscall_nr((const void *)ctx->args[0]));
+    return count_call(syscall_nr((const void *)ctx->args[0]), ret);
 #endif
 }
 #else
@@ -300,7 +342,7 @@ TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 #else
     if (!result_wanted(args->ret))
         return 0;
-    return count_call(args->id);
+    return count_call(args->id, args->ret);
 #endif
 }
 #endif

@@ -231,6 +231,9 @@ await runTool<Options>(spec, async (ctx) => {
       NR_EXIT_GROUP: syscallByName('exit_group')?.nr ?? -2,
       ...(regsNr ? { REGS_NR_OFFSET: regsNr.offset, REGS_NR_SIZE: regsNr.size } : {}),
       ...(o.ppid !== undefined ? taskParentOffsets() : {}),
+      // Only for Prometheus: failures by errno, and each call's time in log2 buckets.
+      METRICS_ERRNO: metrics !== null && o.failures,
+      METRICS_LATENCY_HIST: metrics !== null && o.latency,
     };
     const bpf = ctx.load({ file: 'syscount.bpf.c', defines, autoAttach: false });
 

@@ -3,13 +3,14 @@
 // cleared (syscount's intervals print differences), so the counts are monotonic as they are.
 //
 //   bpfkit_syscalls_total{syscall}                 every call (default)
-//   bpfkit_syscall_errors_total{syscall,errno}     with -e ERRNO (errno="ENOENT"), or -x (errno="any")
-//   bpfkit_syscall_duration_seconds{syscall}       with -L: a histogram with the +Inf bucket, _sum
-//                                                  and _count only, because the program adds up
-//                                                  the time per syscall rather than bucketing it
+//   bpfkit_syscall_errors_total{syscall,errno}     with -x (by errno, from `errors_by_errno`) or
+//                                                  -e ERRNO (errno="ENOENT")
+//   bpfkit_syscall_duration_seconds{syscall}       with -L: log2 buckets of µs from `latency_hist`
+//                                                  (le = 2^i µs exactly), _sum and _count
 //
 // One series-limit unit is one syscall.
 import { rawTracepointSupported, sumValues, type BPF, type PerCpuTable } from 'bcc-node-bindings';
+import { log2Buckets } from './exposition.ts';
 import type { ToolContext } from '../tool.ts';
 import { syscallName, syscalls, syscallByName } from '../syscalls.ts';
 import { errnoName } from '../errno.ts';
@@ -25,29 +26,21 @@ export interface SyscountMetricsConfig {
   errors?: 'any' | number;
 }
 
-export interface SyscountMetrics extends Collector {
-  /** syscount's interval output drained these `wide_counts` entries: keep them in the totals. */
-  absorbWide(entries: Array<[number, Stats[]]>): void;
-}
+export type SyscountMetrics = Collector;
 
 export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): SyscountMetrics {
   const counts = bpf.table<PerCpuTable<number, Stats>>('counts');
   const wide = bpf.table<PerCpuTable<number, Stats>>('wide_counts');
   const book = new SeriesBook(config.seriesLimit);
-  const drained = new RunningTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
   const errno = config.errors === 'any' ? 'any' : config.errors !== undefined ? errnoName(config.errors) ?? String(config.errors) : undefined;
+  // Present when the tool loaded its program for --metrics with -x / -L (see bpf/syscount.bpf.c).
+  const byErrno = bpf.tableNames().includes('errors_by_errno') ? bpf.table<PerCpuTable<{ nr: number; err: number }, bigint>>('errors_by_errno') : null;
+  const slots = bpf.tableNames().includes('latency_hist') ? bpf.table<PerCpuTable<{ nr: number; slot: number }, bigint>>('latency_hist') : null;
 
   return {
     tool: 'syscount',
-    absorbWide(entries) {
-      for (const [nr, perCpu] of entries) {
-        const s = sumValues(perCpu);
-        drained.absorb(String(nr), { count: s.count, ns: s.total_ns ?? 0n });
-      }
-    },
     collect(): MetricFamily[] {
       const all = new RunningTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
-      for (const [nr, t] of drained.entries()) all.absorb(nr, t);
       for (const table of [counts, wide]) {
         for (const [nr, perCpu] of table.entries()) {
           const s = sumValues(perCpu);
@@ -60,16 +53,32 @@ export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Sysc
       const duration: HistogramFamily = {
         name: 'bpfkit_syscall_duration_seconds', help: 'Time spent in system calls, by syscall', type: 'histogram', series: [],
       };
+      const buckets = new Map<number, bigint[]>();
+      for (const [k, perCpu] of slots?.summedEntries() ?? []) {
+        const row = buckets.get(k.nr) ?? [];
+        row[k.slot] = perCpu;
+        buckets.set(k.nr, row);
+      }
       const rows = [...all.entries()].sort((a, b) => Number(a[0]) - Number(b[0]));
       for (const [nr, t] of rows) {
         const syscall = syscallName(Number(nr));
         if (!book.admit(syscall)) continue;
         const count = book.monotonic(`n|${syscall}`, t.count);
-        calls.samples.push({ labels: errno === undefined ? { syscall } : { syscall, errno }, value: count });
+        if (!byErrno) calls.samples.push({ labels: errno === undefined ? { syscall } : { syscall, errno }, value: count });
         if (config.latency) {
           const ns = book.monotonic(`ns|${syscall}`, t.ns);
-          duration.series.push({ labels: { syscall }, buckets: [], count, sum: Number(ns) / 1e9 });
+          const row = buckets.get(Number(nr)) ?? [];
+          const hist = log2Buckets(Array.from({ length: row.length }, (_, i) => row[i] ?? 0n), 1e-6);
+          // Buckets and count from one map read, so +Inf always equals the last bucket.
+          const total = slots ? book.monotonic(`h|${syscall}`, hist.count) : count;
+          duration.series.push({ labels: { syscall }, buckets: slots ? hist.buckets : [], count: total, sum: Number(ns) / 1e9 });
         }
+      }
+      for (const [k, n] of byErrno?.summedEntries() ?? []) {
+        const syscall = syscallName(k.nr);
+        const name = errnoName(k.err) ?? String(k.err);
+        if (!book.admit(`${syscall}|${name}`)) continue;
+        calls.samples.push({ labels: { syscall, errno: name }, value: book.monotonic(`e|${syscall}|${name}`, n) });
       }
       return config.latency ? [calls, duration] : [calls];
     },

@@ -16,6 +16,7 @@ import { argAreaOffsets, taskCommOffset } from '../../lib/process-offsets.ts';
 import { cgroupV2Mount } from '../../lib/cgroup-v2.ts';
 import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/pinned-map.ts';
 import { argsText, decodeExecRecord } from '../../lib/exec-events.ts';
+import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
 
 const TAG = `es${process.pid}`;
 const MY_COMM = fs.readFileSync('/proc/self/comm', 'utf8').trim();
@@ -158,18 +159,6 @@ test('-q quotes as bcc does, -x shows a missing program with RET -2, --max-args 
   const more = only(c.filter((r) => r.ARGS.startsWith(`/nonexistent/${TAG}-more`)), 'failed exec row');
   assert.deepEqual([more.ARGS, more.PID, more.RET], [`/nonexistent/${TAG}-more f1 f2 ...`, String(missingMore), '-2']);
 });
-
-function ensureBpffs(): boolean {
-  if (fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) return false;
-  execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-  return true;
-}
-
-function u64(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
-}
 
 /** A cgroup made for one test, emptied and removed after it whatever happened. */
 function tempCgroup(t: TestContext, dir: string): string {

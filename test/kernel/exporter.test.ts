@@ -138,6 +138,39 @@ test('syscount -p CHILD --metrics: N getppid() calls are N in Prometheus', async
   assert.equal(await run.stop('SIGTERM'), 0);
 });
 
+test('syscount -x / -L --metrics: failures by syscall and errno, and call times in exact log2 buckets', async (t) => {
+  if (!needsBpf(t)) return;
+  const K = 17;
+  const J = 5;
+  const S = 6;
+  for (const mode of ['-x', '-L'] as const) {
+    const child = spawn(workload('syscall-mix'), ['wait', `enoent=${K}`, `ebadf=${J}`, `nanosleep=${S}:3000000`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    children.add(child);
+    const port = await freePort();
+    const run = startTool('syscount', ['-p', String(child.pid), mode, '--metrics', `127.0.0.1:${port}`]);
+    runs.add(run);
+    await run.ready;
+    child.stdin!.end('go\n');
+    await once(child, 'exit');
+    const { body } = await get(port, '/metrics');
+    if (mode === '-x') {
+      assert.equal(sample(body, /^bpfkit_syscall_errors_total\{syscall="openat",errno="ENOENT"\} (\d+)$/), K);
+      assert.equal(sample(body, /^bpfkit_syscall_errors_total\{syscall="close",errno="EBADF"\} (\d+)$/), J);
+    } else {
+      // S sleeps of 3 ms: none is under 2.048 ms; the buckets run up to the first bound that holds them all.
+      assert.equal(sample(body, /^bpfkit_syscall_duration_seconds_count\{syscall="nanosleep"\} (\d+)$/), S);
+      assert.equal(sample(body, /^bpfkit_syscall_duration_seconds_bucket\{syscall="nanosleep",le="\+Inf"\} (\d+)$/), S);
+      assert.equal(sample(body, /^bpfkit_syscall_duration_seconds_bucket\{syscall="nanosleep",le="0\.002048"\} (\d+)$/), 0);
+      const bounds = [...body.matchAll(/^bpfkit_syscall_duration_seconds_bucket\{syscall="nanosleep",le="([\d.e-]+)"\} (\d+)$/gm)]
+        .map((m) => [Number(m[1]), Number(m[2])] as const);
+      const last = bounds[bounds.length - 1];
+      assert.ok(last[0] >= 0.003 && last[1] === S, `last bucket ${last}`);
+      assert.ok((sample(body, /^bpfkit_syscall_duration_seconds_sum\{syscall="nanosleep"\} ([\d.e-]+)$/) ?? 0) >= S * 0.003);
+    }
+    assert.equal(await run.stop('SIGTERM'), 0);
+  }
+});
+
 test('exporter: execs, block I/O and TCP bytes are exact in Prometheus; promtool accepts the output; bad clients do not stop it; SIGTERM detaches', async (t) => {
   if (!needsBpf(t)) return;
   loop = createLoopDevice();

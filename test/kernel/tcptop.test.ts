@@ -13,6 +13,7 @@ import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
 import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/pinned-map.ts';
+import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
 
 // --- the workload: tcpflows prints "server PID PORT" and "client PID LPORT..." ---
 
@@ -333,18 +334,6 @@ function cgroup2Root(): string | null {
     if (type === 'cgroup2') return dir;
   }
   return null;
-}
-
-function ensureBpffs(): boolean {
-  if (fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) return false;
-  execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-  return true;
-}
-
-function u64(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
 }
 
 test('--cgroupmap and --mntnsmap count only processes whose cgroup or mount namespace is in the pinned map', async (t) => {

@@ -264,16 +264,19 @@ export class KernelBtf {
     return undefined;
   }
 
-  /** Byte offset of a field, or a NOT_SUPPORTED error naming what this kernel lacks. */
   offsetOf(structName: string, fieldPath: string): number {
-    const loc = this.fieldLocation(structName, fieldPath);
-    if (!loc) throw new BpfError('NOT_SUPPORTED', `this kernel's BTF has no field ${fieldPath} in struct ${structName}`);
-    return loc.offset;
+    return offsetOrThrow(this.fieldLocation(structName, fieldPath), structName, fieldPath);
   }
 
   hasField(structName: string, fieldPath: string): boolean {
     return this.fieldLocation(structName, fieldPath) !== undefined;
   }
+}
+
+/** Byte offset of a field, or a NOT_SUPPORTED error naming what this kernel lacks. */
+function offsetOrThrow(loc: FieldLocation | undefined, structName: string, fieldPath: string): number {
+  if (!loc) throw new BpfError('NOT_SUPPORTED', `this kernel's BTF has no field ${fieldPath} in struct ${structName}`);
+  return loc.offset;
 }
 
 /** What tools ask of the running kernel's BTF. */
@@ -323,9 +326,7 @@ class RememberedBtf implements BtfQueries {
   }
 
   offsetOf(structName: string, fieldPath: string): number {
-    const loc = this.fieldLocation(structName, fieldPath);
-    if (!loc) throw new BpfError('NOT_SUPPORTED', `this kernel's BTF has no field ${fieldPath} in struct ${structName}`);
-    return loc.offset;
+    return offsetOrThrow(this.fieldLocation(structName, fieldPath), structName, fieldPath);
   }
 
   hasField(structName: string, fieldPath: string): boolean {

@@ -1,0 +1,222 @@
+// What is measured, per tool: our tool and its anchors (bcc's Python tool from Debian's
+// bpfcc-tools, bpftrace's packaged tool and/or an equivalent bpftrace program on tracepoints), how
+// each is started in each mode, how it says it is ready, the workload that makes its events, and
+// how to read from its output what it saw.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command, Readiness } from './proc.ts';
+import type { WorkloadBinaries } from './workloads.ts';
+
+export type ToolName = 'syscount' | 'execsnoop' | 'biolatency' | 'tcptop';
+export const TOOL_NAMES: ToolName[] = ['syscount', 'execsnoop', 'biolatency', 'tcptop'];
+
+/** How our tool is started: the installed package (compiled JS) or the checkout through tsx. */
+export type OurPath = 'installed' | 'tsx';
+
+export interface Setup {
+  repo: string;
+  /** Directory where the packed tarball was installed (holds node_modules/bpfkit), or null. */
+  installDir: string | null;
+  /** Kernel headers for bcc's Python tools (BCC_KERNEL_SOURCE), as our binding finds them. */
+  headers: string | null;
+  bin: WorkloadBinaries;
+  /** The loop device biolatency's workload reads (/dev/loopN). */
+  loopDevice: string | null;
+}
+
+export interface Launch {
+  mode: string;
+  /** PID to filter on, for modes that take one. */
+  pid?: number;
+  /** For our tool: which path and which compile cache directory. */
+  path?: OurPath;
+  cacheDir?: string;
+}
+
+export interface Tracer {
+  /** "bpfkit", "bcc", "bpftrace one-liner", "bpftrace execsnoop.bt", … */
+  id: string;
+  kind: 'bpfkit' | 'bcc' | 'bpftrace';
+  /** The modes it can run in (syscount: default, -p, -P, -L); the first is its default. */
+  modes: string[];
+  ready: Readiness;
+  command(setup: Setup, launch: Launch): Command;
+}
+
+export interface ToolBench {
+  name: ToolName;
+  /** The modes the overhead is measured in (rows of its table). */
+  modes: string[];
+  tracers: Tracer[];
+  /** What one event is, for "ns per …". */
+  event: string;
+  /** The workload for the added-cost runs (a count) and for load windows (@seconds). */
+  workload(setup: Setup, amount: string): { file: string; args: string[] };
+  /** Events the tracer counted, from its output after it stopped (where it prints a total). */
+  counted?(tracer: Tracer, stdout: string): number | null;
+}
+
+export const BPFTRACE = ['/usr/bin/bpftrace', '/usr/sbin/bpftrace'].find((f) => fs.existsSync(f)) ?? 'bpftrace';
+
+function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[]): Tracer {
+  return {
+    id: 'bpfkit',
+    kind: 'bpfkit',
+    modes,
+    ready: { stream: 'stderr', pattern: new RegExp(`^${tool}: ready$`, 'm') },
+    command(setup, launch) {
+      const script = launch.path === 'tsx' || !setup.installDir
+        ? ['--import', 'tsx', path.join(setup.repo, 'tools', `${tool}.ts`)]
+        : [path.join(setup.installDir, 'node_modules/bpfkit/dist/tools', `${tool}.js`)];
+      return {
+        file: process.execPath,
+        args: [...script, ...args(launch)],
+        cwd: launch.path === 'tsx' ? setup.repo : setup.installDir ?? setup.repo,
+        env: { BPFKIT_READY: '1', ...(launch.cacheDir ? { BPFKIT_COMPILE_CACHE_DIR: launch.cacheDir } : {}) },
+      };
+    },
+  };
+}
+
+function bcc(tool: ToolName, modes: string[], ready: RegExp, args: (launch: Launch) => string[]): Tracer {
+  return {
+    id: 'bcc',
+    kind: 'bcc',
+    modes,
+    // Python buffers stdout into a pipe: unbuffered, the header line arrives when it is printed.
+    ready: { stream: 'stdout', pattern: ready },
+    command: (setup, launch) => ({
+      file: `/usr/sbin/${tool}-bpfcc`,
+      args: args(launch),
+      env: { PYTHONUNBUFFERED: '1', ...(setup.headers ? { BCC_KERNEL_SOURCE: setup.headers } : {}) },
+    }),
+  };
+}
+
+/** A bpftrace program (a packaged tool's path, or program text with -e). bpftrace runs BEGIN once every probe is attached. */
+function bpftrace(id: string, modes: string[], ready: RegExp, program: (launch: Launch) => { file: string } | { text: string }): Tracer {
+  return {
+    id,
+    kind: 'bpftrace',
+    modes,
+    ready: { stream: 'stdout', pattern: ready },
+    command(_setup, launch) {
+      const p = program(launch);
+      return { file: BPFTRACE, args: 'file' in p ? [p.file] : ['-e', p.text] };
+    },
+  };
+}
+
+const pidArg = (launch: Launch) => {
+  if (!Number.isInteger(launch.pid)) throw new Error(`mode ${launch.mode} needs a PID`);
+  return String(launch.pid);
+};
+
+const ANCHORS = path.resolve(import.meta.dirname, '../anchors');
+
+// --- syscount -------------------------------------------------------------------------------
+
+const SYSCOUNT_MODES = ['default', '-p', '-P', '-L'];
+const syscountArgs = (launch: Launch) =>
+  launch.mode === '-p' ? ['-p', pidArg(launch)] : launch.mode === 'default' ? [] : [launch.mode];
+
+/** bpftrace equivalents of each syscount mode, on the raw_syscalls tracepoints. */
+function syscountBpftrace(launch: Launch): { text: string } {
+  const enter = 'tracepoint:raw_syscalls:sys_enter';
+  const body: Record<string, string> = {
+    default: `${enter} { @[args->id] = count(); }`,
+    '-p': `${enter} /pid == ${launch.mode === '-p' ? pidArg(launch) : 0}/ { @[args->id] = count(); }`,
+    '-P': `${enter} { @[pid, comm] = count(); }`,
+    '-L': `${enter} { @start[tid] = nsecs; } tracepoint:raw_syscalls:sys_exit /@start[tid]/ ` +
+      '{ @ns[args->id] = sum(nsecs - @start[tid]); @n[args->id] = count(); delete(@start[tid]); }',
+  };
+  return { text: `BEGIN { printf("Tracing syscalls\\n"); } ${body[launch.mode]}` };
+}
+
+const syscount: ToolBench = {
+  name: 'syscount',
+  modes: SYSCOUNT_MODES,
+  event: 'syscall',
+  tracers: [
+    ours('syscount', SYSCOUNT_MODES, syscountArgs),
+    bcc('syscount', SYSCOUNT_MODES, /^Tracing /m, syscountArgs),
+    bpftrace('bpftrace one-liner', SYSCOUNT_MODES, /^Tracing syscalls$/m, syscountBpftrace),
+    bpftrace('bpftrace syscount.bt', ['default'], /^Counting syscalls/m, () => ({ file: '/usr/sbin/syscount.bt' })),
+  ],
+  workload: (setup, amount) => ({ file: setup.bin.getppid, args: [amount] }),
+};
+
+// --- execsnoop ------------------------------------------------------------------------------
+
+const execsnoop: ToolBench = {
+  name: 'execsnoop',
+  modes: ['default'],
+  event: 'exec',
+  tracers: [
+    ours('execsnoop', ['default'], () => []),
+    bcc('execsnoop', ['default'], /^PCOMM/m, () => []),
+    bpftrace('bpftrace execsnoop.bt', ['default'], /^TIME\(ms\)/m, () => ({ file: '/usr/sbin/execsnoop.bt' })),
+  ],
+  workload: (setup, amount) => ({ file: setup.bin.execloop, args: [amount, '1', setup.bin.noop] }),
+};
+
+/** Exec events of the bench's noop program in a tracer's output: each line names its path. */
+export function execsSeen(stdout: string, noopPath: string): number {
+  let n = 0;
+  for (const line of stdout.split('\n')) if (line.includes(noopPath)) n++;
+  return n;
+}
+
+/** Lost events a tracer reported: ours "execsnoop: lost N events", bpftrace "Lost N events", bcc "Possibly lost N samples". */
+export function lostReported(output: string): number {
+  let n = 0;
+  for (const m of output.matchAll(/\blost (\d+)/gi)) n += Number(m[1]);
+  return n;
+}
+
+// --- biolatency -----------------------------------------------------------------------------
+
+/** Total count in printed log2 histograms: bcc's format ("  4 -> 7  : 12  |**|") or bpftrace's ("[4, 8)  12 |@@|"). */
+export function histogramTotal(stdout: string): number | null {
+  let total = 0;
+  let rows = 0;
+  for (const m of stdout.matchAll(/^\s*\d+\s*->\s*\d+\s*:\s*(\d+)\s*\|/gm)) { total += Number(m[1]); rows++; }
+  for (const m of stdout.matchAll(/^\[[^\]\n]*[\])]\s+(\d+)\s+\|/gm)) { total += Number(m[1]); rows++; }
+  return rows ? total : 0;
+}
+
+const biolatency: ToolBench = {
+  name: 'biolatency',
+  modes: ['default'],
+  event: 'I/O',
+  tracers: [
+    ours('biolatency', ['default'], () => []),
+    bcc('biolatency', ['default'], /^Tracing block/m, () => []),
+    bpftrace('bpftrace biolatency.bt', ['default'], /^Tracing block/m, () => ({ file: '/usr/sbin/biolatency.bt' })),
+    bpftrace('bpftrace block tracepoints', ['default'], /^Tracing block/m, () => ({ file: path.join(ANCHORS, 'biolatency-tp.bt') })),
+  ],
+  workload: (setup, amount) => {
+    if (!setup.loopDevice) throw new Error('no loop device');
+    return { file: setup.bin.dio, args: [setup.loopDevice, amount] };
+  },
+  counted: (_tracer, stdout) => histogramTotal(stdout),
+};
+
+// --- tcptop ---------------------------------------------------------------------------------
+
+export const TCP_MESSAGE_BYTES = 64;
+
+const tcptop: ToolBench = {
+  name: 'tcptop',
+  modes: ['default'],
+  event: 'send',
+  tracers: [
+    // --json for the many-flows run: one object per interval, every flow in it.
+    ours('tcptop', ['default', 'json'], (launch) => (launch.mode === 'json' ? ['--json'] : ['-C'])),
+    bcc('tcptop', ['default'], /^Tracing/m, () => ['-C']),
+    bpftrace('bpftrace sock tracepoints', ['default'], /^Tracing/m, () => ({ file: path.join(ANCHORS, 'tcptop-tp.bt') })),
+  ],
+  workload: (setup, amount) => ({ file: setup.bin.tcpsend, args: ['send', amount, String(TCP_MESSAGE_BYTES)] }),
+};
+
+export const TOOLS: Record<ToolName, ToolBench> = { syscount, execsnoop, biolatency, tcptop };

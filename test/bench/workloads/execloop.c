@@ -1,0 +1,69 @@
+/* The execsnoop workload: WORKERS processes each fork() and exec PATH (argv = PATH, "bench"),
+ * waiting for each child, until AMOUNT execs are done in all (N, or @SECONDS: see bench.h).
+ * ops counts successful execs; a failed one is reported on stderr and makes the exit status 1.
+ *   execloop AMOUNT WORKERS PATH [wait] */
+#include "bench.h"
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: execloop AMOUNT WORKERS PATH [wait]\n");
+        return 2;
+    }
+    struct amount a = parse_amount(argv[1]);
+    long workers = atol(argv[2]);
+    char *path = argv[3];
+    char *child_argv[] = { path, "bench", NULL };
+    if (workers < 1)
+        workers = 1;
+    wait_for_go(argc, argv, 4);
+    /* Per-worker counts, shared with the parent. */
+    long *done = mmap(NULL, sizeof(long) * 2 * workers, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (done == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    memset(done, 0, sizeof(long) * 2 * workers);
+    long long start = now_ns();
+    for (long w = 0; w < workers; w++) {
+        if (fork() == 0) {
+            /* Split a count evenly; in duration mode every worker runs until the deadline. */
+            struct amount mine = a;
+            if (a.count > 0)
+                mine.count = a.count / workers + (w < a.count % workers ? 1 : 0);
+            long n = 0, failed = 0;
+            while (amount_more(&mine, n + failed, start)) {
+                pid_t pid = fork();
+                if (pid == 0) {
+                    execv(path, child_argv);
+                    _exit(127);
+                }
+                int status = 0;
+                if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                    n++;
+                else
+                    failed++;
+            }
+            done[2 * w] = n;
+            done[2 * w + 1] = failed;
+            _exit(0);
+        }
+    }
+    while (wait(NULL) > 0)
+        ;
+    long long elapsed = now_ns() - start;
+    long total = 0, failed = 0;
+    for (long w = 0; w < workers; w++) {
+        total += done[2 * w];
+        failed += done[2 * w + 1];
+    }
+    report(total, elapsed);
+    if (failed) {
+        fprintf(stderr, "execloop: %ld execs failed\n", failed);
+        return 1;
+    }
+    return 0;
+}
