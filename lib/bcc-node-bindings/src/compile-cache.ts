@@ -68,7 +68,8 @@ export function cacheKey(req: Omit<CompileRequest, 'key'>): string {
 function listFiles(dir: string): string[] {
   let entries: fs.Dirent[];
   try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return []; }
-  return entries.sort((a, b) => a.name.localeCompare(b.name)).flatMap((e) => {
+  // A plain code-point sort: localeCompare would start ICU's collator, ~5 ms on every tool start.
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).flatMap((e) => {
     const full = path.join(dir, e.name);
     return e.isDirectory() ? listFiles(full) : e.isFile() ? [full] : [];
   });
