@@ -1,7 +1,9 @@
 #!/bin/sh
-// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// 2>/dev/null; unset NODE_EXTRA_CA_CERTS; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // (The two lines above run this file with the checkout's tsx from any directory: sh runs line 2,
-// for TypeScript it is a comment. The installed package runs the compiled dist/bin/bpfkit.js.)
+// for TypeScript it is a comment. The installed package's dist/ files start the same way, without
+// tsx. NODE_EXTRA_CA_CERTS is dropped because Node parses that CA bundle before running any code,
+// about 35-60 ms here, and no tool makes a TLS connection: `sudo` drops it too, by env_reset.)
 //
 // bpfkit: one entry point for every tool. `bpfkit execsnoop -t` runs tools/execsnoop with "-t";
 // `bpfkit --list` shows what there is.

@@ -1,5 +1,5 @@
 #!/bin/sh
-// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// 2>/dev/null; unset NODE_EXTRA_CA_CERTS; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // biolatency  Summarize block device I/O latency as a histogram.
 //             For Linux, uses BPF through libbcc (bcc-node-bindings).
 //

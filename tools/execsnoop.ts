@@ -1,5 +1,5 @@
 #!/bin/sh
-// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// 2>/dev/null; unset NODE_EXTRA_CA_CERTS; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // execsnoop  Trace new processes via exec() syscalls.
 //            bcc's execsnoop on bpfkit: one record per exec, built in the kernel.
 //
@@ -57,7 +57,7 @@
 // Copyright 2016 Netflix, Inc. (bcc's execsnoop, by Brendan Gregg, whose output this reproduces).
 import fs from 'node:fs';
 import {
-  kprobesAvailable, ringBufferSupported, tracepointExists,
+  kprobesAvailable, possibleCpus, ringBufferSupported, tracepointExists,
   type BPF, type PerCpuTable, type PerfEventArray, type RingBufTable,
 } from 'bcc-node-bindings';
 import { runTool } from '../lib/tool.ts';
@@ -138,9 +138,21 @@ interface Options extends MetricsOptions {
 
 // After the first record of a burst, wait this long before reading the buffer. Each wake-up
 // costs more than the records it reads at exec rates (2 ms: ~43 µs of CPU per exec in a
-// 10,000-exec burst here; 50 ms: ~10 µs), and 50 ms is too short to see. The 4 MiB ring
-// buffer holds tens of thousands of records meanwhile.
+// 10,000-exec burst here; 50 ms: ~10 µs), and 50 ms is too short to see. The ring buffer
+// holds thousands of records meanwhile (see ringBufferPages).
 const DRAIN_DELAY_MS = 50;
+
+/**
+ * Ring buffer size in pages: the room libbpf-tools' execsnoop gives its perf buffer (64 pages per
+ * CPU), at least 512 KiB, a power of two as the kernel requires. A record is ~100-300 bytes, so
+ * that is thousands of execs between two drains. Every page is mapped into this process twice
+ * (the kernel maps the data area back to back), so the size shows in RSS twice: a fixed 4 MiB
+ * cost 8 MB of RSS on every machine.
+ */
+function ringBufferPages(): number {
+  const wanted = Math.max(128, 64 * possibleCpus().length);
+  return 2 ** Math.ceil(Math.log2(wanted));
+}
 
 // How a syscall's entry and exit are hooked (HOOK_* in the C program).
 const HOOK = { NONE: 0, TRACEPOINT: 1, KPROBE: 2 } as const;
@@ -218,7 +230,7 @@ await runTool<Options>(spec, async (ctx) => {
         ...containers.defines,
         ...(mntnsMap ? mountNamespaceOffsets() : {}),
         USE_RINGBUF: useRing,
-        RINGBUF_PAGES: 1024, // 4 MiB: several thousand execs' records even if we fall behind
+        RINGBUF_PAGES: ringBufferPages(),
         ...taskParentOffsets(),
         ...taskCommOffset(),
         ...argAreaOffsets(),

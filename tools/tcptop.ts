@@ -1,5 +1,5 @@
 #!/bin/sh
-// 2>/dev/null; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// 2>/dev/null; unset NODE_EXTRA_CA_CERTS; exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 // tcptop    Summarize TCP send/recv throughput by host, top-style.
 //           bcc's tcptop on bpfkit: the bytes are summed in the kernel, per process and connection.
 //

@@ -130,8 +130,13 @@ function installPackage(dir: string): { installDir: string | null; error?: strin
 
 /** Launch → ready for what every tracer pays before its own work: Node, Python with bcc, a bpftrace one-liner. */
 async function floors(bench: Bench): Promise<FloorRow[]> {
-  const subjects: Array<{ what: string; file: string; args: string[]; env?: Record<string, string> }> = [
-    { what: 'node -e (nothing loaded)', file: process.execPath, args: ['-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 1000)"] },
+  const NODE_IDLE = ['-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 1000)"];
+  const subjects: Array<{ what: string; file: string; args: string[]; env?: Record<string, string>; unsetEnv?: string[] }> = [
+    { what: 'node -e (nothing loaded)', file: process.execPath, args: NODE_IDLE },
+    // Node parses NODE_EXTRA_CA_CERTS's bundle before running anything; our launchers drop it.
+    ...(process.env.NODE_EXTRA_CA_CERTS
+      ? [{ what: 'node -e without NODE_EXTRA_CA_CERTS (as bpfkit starts node)', file: process.execPath, args: NODE_IDLE, unsetEnv: ['NODE_EXTRA_CA_CERTS'] }]
+      : []),
     { what: 'python3 + import bcc (nothing loaded)', file: '/usr/bin/python3', args: ['-c', "import bcc, time; print('ready', flush=True); time.sleep(60)"] },
     { what: 'bpftrace one-liner (raw_syscalls count)', file: BPFTRACE, args: ['-e', 'BEGIN { printf("ready\\n"); } tracepoint:raw_syscalls:sys_enter { @[args->id] = count(); }'] },
   ];
@@ -142,7 +147,7 @@ async function floors(bench: Bench): Promise<FloorRow[]> {
       const s = subjects[i];
       let proc: Proc;
       try {
-        proc = new Proc(`floor:${s.what}`, { file: s.file, args: s.args, env: s.env });
+        proc = new Proc(`floor:${s.what}`, { file: s.file, args: s.args, env: s.env, unsetEnv: s.unsetEnv });
       } catch (err) {
         data[i].error = (err as Error).message;
         continue;

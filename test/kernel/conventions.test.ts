@@ -2,11 +2,14 @@
 // detach on Ctrl-C, and one clear line with exit 2 for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { BPF, programExists } from 'bcc-node-bindings';
 import { TOOLS } from '../../lib/registry.ts';
 import { BPF_INCLUDE_DIR } from '../../lib/paths.ts';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
-import { runToolToEnd, startTool } from '../helpers/tool.ts';
+import { REPO, runToolToEnd, startTool } from '../helpers/tool.ts';
 
 /** Arguments that make each tool print something machine-readable within a second or two. */
 const JSON_RUN: Record<string, string[]> = {
@@ -40,6 +43,18 @@ for (const tool of Object.keys(TOOLS)) {
     assert.match(stdout, new RegExp(`^usage: ${tool} `));
     assert.match(stdout, /\nexamples:\n/);
     assert.match(stdout, /--json/);
+  });
+
+  test(`${tool}: the checkout's file runs as a command from any directory`, () => {
+    // `sudo ./tools/syscount.ts -p 1234`: the executable bit and the sh launcher line (which finds
+    // the checkout's tsx and drops NODE_EXTRA_CA_CERTS) are what make that work.
+    // A bundle that does not exist would make node warn on stderr, were the variable kept.
+    const run = spawnSync(path.join(REPO, 'tools', `${tool}.ts`), ['--help'], {
+      cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`^usage: ${tool} `));
+    assert.equal(run.stderr, '');
   });
 
   test(`${tool}: --ebpf prints a program that compiles`, async (t) => {

@@ -7,7 +7,6 @@
 // tracefs formats of the tracepoints the program names. Entries live in a root-only directory
 // (0700), are written atomically, and are re-validated on every read: an entry that is truncated,
 // corrupt, foreign-owned, writable by others, or made for another kernel is ignored and rebuilt.
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import { BpfError, type BpfErrorCode } from './errors.ts';
 import { ARTIFACT_FORMAT, validateArtifact, type Artifact } from './artifact.ts';
 import { compileInProcess, type CompileRequest } from './compile.ts';
 import { cacheRoot, findKernelHeaders, possibleCpus, tracefsPath } from './kernel.ts';
+import { childProcess } from './lazy-builtins.ts';
 
 export type CacheStatus = 'hit' | 'miss' | 'off' | `rejected: ${string}`;
 
@@ -147,7 +147,7 @@ function workerCommand(): string[] {
 }
 
 function compileInChild(req: CompileRequest): Artifact {
-  const result = spawnSync(process.execPath, workerCommand(), {
+  const result = childProcess().spawnSync(process.execPath, workerCommand(), {
     input: JSON.stringify(req),
     maxBuffer: 256 << 20,
     stdio: ['pipe', 'pipe', 'pipe'],

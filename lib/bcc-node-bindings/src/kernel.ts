@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { BpfError } from './errors.ts';
+import { childProcess } from './lazy-builtins.ts';
 
 const TRACEFS_CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
@@ -25,7 +25,7 @@ export function ensureTracefs(): string {
     throw new BpfError('NOT_ROOT', 'tracefs is not mounted and only root can mount it: run as root');
   }
   try {
-    execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { stdio: 'pipe' });
+    childProcess().execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { stdio: 'pipe' });
   } catch (err) {
     throw new BpfError('TRACEFS_MISSING',
       'tracefs is not mounted at /sys/kernel/tracing and mounting it failed: run `mount -t tracefs tracefs /sys/kernel/tracing`',

@@ -123,19 +123,18 @@ function freePort(): Promise<number> {
 /** `bpfkit exporter` with all four tools loaded: scrape time and RSS. Not there yet: says so. */
 export async function exporter(bench: Bench): Promise<ExporterResult> {
   const { installDir, repo } = bench.setup;
-  const entry = installDir
-    ? [path.join(installDir, 'node_modules/bpfkit/dist/bin/bpfkit.js')]
-    : ['--import', 'tsx', path.join(repo, 'bin/bpfkit.ts')];
+  // The bpfkit command as users run it (its sh launcher line starts node).
+  const bpfkit = installDir ? path.join(installDir, 'node_modules/.bin/bpfkit') : path.join(repo, 'bin/bpfkit.ts');
   try {
-    execFileSync(process.execPath, [...entry, 'exporter', '--help'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    execFileSync(bpfkit, ['exporter', '--help'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     return { available: false, error: `bpfkit exporter: ${firstErrorLine(e.stderr?.toString() ?? '', e.stdout?.toString() ?? '') || 'not available'}` };
   }
   const port = await freePort();
   const proc = new Proc('exporter', {
-    file: process.execPath,
-    args: [...entry, 'exporter', '--tools', 'syscount,biolatency,tcptop,execsnoop', '--listen', `127.0.0.1:${port}`],
+    file: bpfkit,
+    args: ['exporter', '--tools', 'syscount,biolatency,tcptop,execsnoop', '--listen', `127.0.0.1:${port}`],
     env: { BPFKIT_READY: '1', BPFKIT_COMPILE_CACHE_DIR: bench.warmCache },
   });
   try {

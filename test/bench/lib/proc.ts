@@ -86,10 +86,17 @@ export function programIds(pid: number): number[] {
   return [...ids];
 }
 
+function withoutVars(env: NodeJS.ProcessEnv, names: string[]): NodeJS.ProcessEnv {
+  for (const name of names) delete env[name];
+  return env;
+}
+
 export interface Command {
   file: string;
   args: string[];
   env?: Record<string, string>;
+  /** Variables of the bench's own environment the command runs without. */
+  unsetEnv?: string[];
   cwd?: string;
 }
 
@@ -113,9 +120,11 @@ export class Proc {
     this.spawnedAt = performance.now();
     this.child = spawn(cmd.file, cmd.args, {
       cwd: cmd.cwd,
-      env: { ...process.env, ...cmd.env },
+      env: withoutVars({ ...process.env, ...cmd.env }, cmd.unsetEnv ?? []),
       stdio: [stdin, 'pipe', 'pipe'],
     });
+    // Listened to first: a file that cannot be run emits 'error' after the throw below.
+    this.child.on('error', () => { /* reported through exited, or by the throw */ });
     if (this.child.pid === undefined) throw new Error(`cannot start ${cmd.file}`);
     this.pid = this.child.pid;
     started.set(this.pid, { file: cmd.file, startTime: startTime(this.pid) });
@@ -124,7 +133,6 @@ export class Proc {
       live.delete(this);
       return { code, signal };
     });
-    this.child.on('error', () => { /* reported through exited */ });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => { this.stdout += d; this.notify(); });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.notify(); });
     void this.exited.then(() => this.notify());

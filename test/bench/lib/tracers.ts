@@ -65,12 +65,14 @@ function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[
     modes,
     ready: { stream: 'stderr', pattern: new RegExp(`^${tool}: ready$`, 'm') },
     command(setup, launch) {
-      const script = launch.path === 'tsx' || !setup.installDir
-        ? ['--import', 'tsx', path.join(setup.repo, 'tools', `${tool}.ts`)]
-        : [path.join(setup.installDir, 'node_modules/bpfkit/dist/tools', `${tool}.js`)];
+      // Started as a user starts them: the installed package's bin, or the checkout's script (both
+      // run node through their sh launcher line, which also drops NODE_EXTRA_CA_CERTS).
+      const file = launch.path === 'tsx' || !setup.installDir
+        ? path.join(setup.repo, 'tools', `${tool}.ts`)
+        : path.join(setup.installDir, 'node_modules/.bin', tool);
       return {
-        file: process.execPath,
-        args: [...script, ...args(launch)],
+        file,
+        args: args(launch),
         cwd: launch.path === 'tsx' ? setup.repo : setup.installDir ?? setup.repo,
         env: { BPFKIT_READY: '1', ...(launch.cacheDir ? { BPFKIT_COMPILE_CACHE_DIR: launch.cacheDir } : {}) },
       };
