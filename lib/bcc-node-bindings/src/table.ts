@@ -38,6 +38,8 @@ export interface HistogramPrintOptions {
 }
 
 const BPF_ANY = 0;
+/** Entries per batch call: few syscalls for big maps, a bounded buffer (kept per table). */
+const BATCH_CHUNK_ENTRIES = 4096;
 
 /** A map of any kind; subclasses add what their kind can do. */
 export class Table<K = unknown, V = unknown> {
@@ -45,6 +47,7 @@ export class Table<K = unknown, V = unknown> {
   protected readonly valueSize: number;
   protected readonly keyBuf: Buffer;
   protected readonly valueBuf: Buffer;
+  private batchBuffers?: { keys: Buffer; values: Buffer; token: Buffer; count: Buffer };
   private readonly decodeKeyFast: (buf: Buffer, offset?: number) => unknown;
   private readonly decodeLeafFast: (buf: Buffer, offset?: number) => unknown;
 
@@ -122,12 +125,17 @@ export class Table<K = unknown, V = unknown> {
 
   /** Every entry, decoded. */
   entries(): Array<[K, V]> {
-    const raw = this.readAll();
     const out: Array<[K, V]> = [];
-    for (let i = 0; i < raw.count; i++) {
-      out.push([this.decodeKey(raw.keys, i * this.info.keySize), this.decodeValue(raw.values, i * this.valueSize)]);
-    }
+    if (batchOpsSupported() && this.forEachBatch(libbpf().map_lookup_batch, this.collectInto(out))) return out;
+    const raw = this.iterateRead(true);
+    this.collectInto(out)(raw.keys, raw.values, raw.count);
     return out;
+  }
+
+  private collectInto(out: Array<[K, V]>): (keys: Buffer, values: Buffer, n: number) => void {
+    return (keys, values, n) => {
+      for (let i = 0; i < n; i++) out.push([this.decodeKey(keys, i * this.info.keySize), this.decodeValue(values, i * this.valueSize)]);
+    };
   }
 
   keys(): K[] {
@@ -160,16 +168,8 @@ export class Table<K = unknown, V = unknown> {
    * that arrive between the read and the delete are not lost. Falls back to read-then-delete.
    */
   drain(): Array<[K, V]> {
-    if (batchOpsSupported()) {
-      const raw = this.batchRead(libbpf().map_lookup_and_delete_batch);
-      if (raw) {
-        const out: Array<[K, V]> = [];
-        for (let i = 0; i < raw.count; i++) {
-          out.push([this.decodeKey(raw.keys, i * this.info.keySize), this.decodeValue(raw.values, i * this.valueSize)]);
-        }
-        return out;
-      }
-    }
+    const out: Array<[K, V]> = [];
+    if (batchOpsSupported() && this.forEachBatch(libbpf().map_lookup_and_delete_batch, this.collectInto(out))) return out;
     const entries = this.entries();
     for (const [k] of entries) this.delete(k);
     return entries;
@@ -178,36 +178,57 @@ export class Table<K = unknown, V = unknown> {
   /** Raw keys and values, packed (keySize and storedValueSize strides). */
   readAll(withValues = true): { keys: Buffer; values: Buffer; count: number } {
     if (withValues && batchOpsSupported()) {
-      const raw = this.batchRead(libbpf().map_lookup_batch);
-      if (raw) return raw;
+      const keyChunks: Buffer[] = [];
+      const valueChunks: Buffer[] = [];
+      let count = 0;
+      const copy = (keys: Buffer, values: Buffer, n: number) => {
+        keyChunks.push(Buffer.from(keys.subarray(0, n * this.info.keySize)));
+        valueChunks.push(Buffer.from(values.subarray(0, n * this.valueSize)));
+        count += n;
+      };
+      if (this.forEachBatch(libbpf().map_lookup_batch, copy)) {
+        return { keys: Buffer.concat(keyChunks), values: Buffer.concat(valueChunks), count };
+      }
     }
     return this.iterateRead(withValues);
   }
 
-  private batchRead(call: Fn): { keys: Buffer; values: Buffer; count: number } | null {
+  /**
+   * Runs a batch call (lookup, or lookup-and-delete) over the whole map, handing each chunk the
+   * kernel returns to `each` before the next call reuses the buffers. The buffers hold a chunk,
+   * not the whole map, and live as long as the table: sized for max_entries and allocated per
+   * read, they made tcptop's 64k-flow table cost 4 MB of fresh memory every interval, which V8
+   * only gave back at its next full GC. False when batch calls do not serve this map type.
+   */
+  private forEachBatch(call: Fn, each: (keys: Buffer, values: Buffer, n: number) => void): boolean {
     const { keySize, maxEntries } = this.info;
-    const keys = Buffer.alloc(keySize * maxEntries);
-    const values = Buffer.alloc(this.valueSize * maxEntries);
-    // The resume token is a u32 for hash maps but key-sized for arrays.
-    const token = Buffer.alloc(Math.max(8, keySize));
-    const count = Buffer.alloc(4);
+    const chunk = Math.min(maxEntries, BATCH_CHUNK_ENTRIES);
+    if (!this.batchBuffers || this.batchBuffers.keys.length < keySize * chunk) {
+      this.batchBuffers = {
+        keys: Buffer.allocUnsafe(keySize * chunk),
+        values: Buffer.allocUnsafe(this.valueSize * chunk),
+        // The resume token is a u32 for hash maps but key-sized for arrays.
+        token: Buffer.alloc(Math.max(8, keySize)),
+        count: Buffer.alloc(4),
+      };
+    }
+    const { keys, values, token, count } = this.batchBuffers;
     let total = 0;
-    let first = true;
-    while (total < maxEntries) {
-      count.writeUInt32LE(maxEntries - total);
-      const ret = call(this.fd, first ? null : token, token,
-        keys.subarray(total * keySize), values.subarray(total * this.valueSize), count, null) as number;
+    for (let first = true; total < maxEntries; first = false) {
+      count.writeUInt32LE(chunk);
+      const ret = call(this.fd, first ? null : token, token, keys, values, count, null) as number;
       const errno = koffi.errno();
-      total += count.readUInt32LE();
-      first = false;
+      const n = ret < 0 && errno !== ENOENT ? 0 : count.readUInt32LE();
+      if (n > 0) each(keys, values, n);
+      total += n;
       if (ret < 0) {
         if (errno === ENOENT) break;
-        if (total === 0) return null; // not supported for this map type: iterate instead
+        if (first) return false; // not supported for this map type: iterate instead
         throw mapError(this.name, 'batch lookup', errno);
       }
-      if (count.readUInt32LE() === 0) break;
+      if (n === 0) break;
     }
-    return { keys: keys.subarray(0, total * keySize), values: values.subarray(0, total * this.valueSize), count: total };
+    return true;
   }
 
   private iterateRead(withValues: boolean): { keys: Buffer; values: Buffer; count: number } {
