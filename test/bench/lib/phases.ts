@@ -424,6 +424,9 @@ export interface FlowsResult {
   /** Tracer CPU per interval: the busiest interval, and the median of the quiet ones before. */
   busyIntervalCpuMs: number | null;
   quietIntervalCpuMs: number | null;
+  /** The tool's peak RSS over the run, and its RSS three intervals after the flows closed. */
+  peakRssMB?: number;
+  rssAfterMB?: number;
   error?: string;
 }
 
@@ -461,6 +464,9 @@ export async function manyFlows(bench: Bench, tool: ToolBench): Promise<FlowsRes
   flows.endInput();
   await Promise.race([flows.exited, sleep(10_000)]);
   await flows.stop();
+  const closedAt = marks.length;
+  await proc.waitFor(() => (marks.length >= closedAt + 3 ? true : undefined), 10_000);
+  const mem = memory(proc.pid);
   await proc.stop();
   proc.child.stdout!.off('data', onData);
   const keys = new Set<string>();
@@ -480,6 +486,7 @@ export async function manyFlows(bench: Bench, tool: ToolBench): Promise<FlowsRes
     maxGapMs: gaps.length ? Math.max(...gaps) : null,
     busyIntervalCpuMs: cpu.length > quiet ? Math.max(...cpu.slice(quiet).filter(Number.isFinite)) : null,
     quietIntervalCpuMs: quietCpu?.median ?? null,
+    ...(mem ? { peakRssMB: mem.peakMB, rssAfterMB: mem.rssMB } : {}),
     ...(failure ? { error: failure } : {}),
   };
 }

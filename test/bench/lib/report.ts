@@ -162,7 +162,7 @@ export function flowsTable(f: FlowsResult | undefined, d: DrainResult | undefine
       ? [`${f.tracer}, ${f.made.toLocaleString('en-US')} live flows`, errors.cell(f.tracer, f.error), null, null, null]
       : [`${f.tracer}, ${f.made.toLocaleString('en-US')} live flows (1 s interval, --json)`,
         fixed(f.busyIntervalCpuMs, 1), fixed(f.quietIntervalCpuMs, 1), fixed(f.maxGapMs, 0),
-        `${f.reported ?? '?'}/${f.made} flows reported${f.error ? `; ${f.error}` : ''}`]);
+        `${f.reported ?? '?'}/${f.made} flows reported${f.peakRssMB ? `; peak RSS ${f.peakRssMB.toFixed(1)} MB, ${f.rssAfterMB?.toFixed(1)} MB 3 s after the flows closed` : ''}${f.error ? `; ${f.error}` : ''}`]);
   }
   if (d) {
     rows.push(d.error
