@@ -2,7 +2,7 @@
 // carry the bin entries, the compiled tools, the binding and the C programs, and run as is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,4 +53,22 @@ test('npx <tarball> --list and npx <tarball> syscount -d 1 run from an empty fol
   assert.match(run.stdout, /^Tracing syscalls, printing top 10\.\.\. Ctrl\+C to quit\./m);
   assert.match(run.stdout, /^SYSCALL +COUNT$/m);
   assert.match(run.stdout, /^Detaching\.\.\.$/m);
+});
+
+test("the installed package's commands run from their bin links, without Node's extra CA bundle", () => {
+  const tarball = pack();
+  const prefix = fs.mkdtempSync(path.join(work, 'prefix-'));
+  execFileSync('npm', ['install', '--silent', '--no-audit', '--no-fund', '--prefix', prefix, tarball], {
+    stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000,
+    env: { ...process.env, npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false' },
+  });
+  for (const tool of ['bpfkit', 'execsnoop', 'syscount', 'biolatency', 'tcptop']) {
+    // Were the variable kept, node would warn on stderr about the bundle that is not there.
+    const run = spawnSync(path.join(prefix, 'node_modules/.bin', tool), ['--help'], {
+      cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' },
+    });
+    assert.equal(run.status, 0, `${tool}: ${run.stderr}`);
+    assert.match(run.stdout, new RegExp(`^usage: ${tool} `));
+    assert.equal(run.stderr, '', tool);
+  }
 });
