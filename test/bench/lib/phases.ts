@@ -106,6 +106,8 @@ export interface StartupRow {
   peakMB: Summary | null;
   /** Warm runs that compiled anyway (their program was not in the cache). */
   cacheMisses?: number;
+  /** Probes bpftrace said it skipped ("could not attach probe"), of those it set out to attach. */
+  skippedProbes?: { skipped: number; of: number };
   error?: string;
 }
 
@@ -117,7 +119,19 @@ interface StartupSubject {
   rss: number[];
   peak: number[];
   misses: number;
+  skipped?: { skipped: number; of: number };
   error?: string;
+}
+
+/**
+ * bpftrace starts even when probes cannot attach (kprobes on a kernel without them): it warns
+ * "could not attach probe X, skipping" and runs BEGIN. Such a start is fast because it attached
+ * nothing, which the table must say.
+ */
+function skippedProbes(output: string): { skipped: number; of: number } | undefined {
+  const skipped = new Set([...output.matchAll(/could not attach probe (\S+?),? skipping/g)].map((m) => m[1])).size;
+  const of = Number(/Attaching (\d+) probes?/.exec(output)?.[1] ?? NaN);
+  return skipped ? { skipped, of } : undefined;
 }
 
 const cacheEntries = (dir: string) => { try { return fs.readdirSync(dir).length; } catch { return 0; } };
@@ -163,6 +177,7 @@ export async function startup(bench: Bench, tool: ToolBench): Promise<StartupRow
         s.ready.push(started.readyMs);
         if (mem) { s.rss.push(mem.rssMB); s.peak.push(mem.peakMB); }
         await started.proc.stop();
+        s.skipped ??= skippedProbes(started.proc.stdout + started.proc.stderr);
         if (s.cache === 'warm' && cacheEntries(bench.warmCache) > before) s.misses++;
       }
       if (s.cache === 'cold') fs.rmSync(cacheDir, { recursive: true, force: true });
@@ -177,6 +192,7 @@ export async function startup(bench: Bench, tool: ToolBench): Promise<StartupRow
     rssMB: summarize(s.rss),
     peakMB: summarize(s.peak),
     ...(s.misses ? { cacheMisses: s.misses } : {}),
+    ...(s.skipped ? { skippedProbes: s.skipped } : {}),
     ...(s.error ? { error: s.error } : {}),
   }));
 }

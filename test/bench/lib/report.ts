@@ -82,7 +82,10 @@ export function startupTable(tool: ToolName, rows: StartupRow[], oneLinerMs: num
     r.error ? null : ratio(r.readyMs?.median, oneLinerMs),
     r.error ? null : medMin(r.rssMB),
     r.error ? null : medMin(r.peakMB),
-    r.cacheMisses ? `${r.cacheMisses} warm run(s) compiled (cache miss)` : '',
+    [
+      r.cacheMisses ? `${r.cacheMisses} warm run(s) compiled (cache miss)` : '',
+      r.skippedProbes ? `${r.skippedProbes.skipped} of its ${r.skippedProbes.of} probes (BEGIN and END included) could not attach here and were skipped` : '',
+    ].filter(Boolean).join('; '),
   ]);
   if (lib && Number.isFinite(lib.readyMs)) out.push(['libbpf-tools (from notes, not measured)', 'precompiled', String(lib.readyMs), ratio(lib.readyMs, oneLinerMs), String(lib.rssMB), null, lib.other]);
   else if (lib) out.push(['libbpf-tools (from notes, not measured)', '', lib.other, null, null, null, '']);
