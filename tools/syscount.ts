@@ -39,7 +39,8 @@
 // - Added: --cgroup PATH (cgroup v2, this cgroup and below), --json, --chart, --explain, and
 //   --metrics (Prometheus, lib/metrics/syscount.ts: it reads the same never-cleared totals).
 // Limits shared with bcc: 32-bit (ia32) processes on x86_64 make calls with ia32 numbers, which are
-// counted under the x86_64 name of the same number; only x86_64 has a name table so far.
+// counted under the x86_64 name of the same number (likewise 32-bit tasks on arm64). Name tables:
+// x86_64 and arm64 (lib/syscalls.ts); elsewhere ids print as [unknown: N].
 //
 // --json prints one object per interval (see lib/syscount-report.ts, intervalJson):
 //   {"time":"HH:MM:SS","interval_s":1.001,"rows":[{"syscall":"write","id":1,"count":12}, ...]}
