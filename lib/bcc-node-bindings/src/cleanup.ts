@@ -8,7 +8,7 @@
 // the signal would have.
 import os from 'node:os';
 
-interface Closeable { close(): void }
+interface Closeable { close(): void; closeAsync?(): Promise<void> }
 
 const open = new Set<Closeable>();
 let installed = false;
@@ -17,6 +17,13 @@ export function closeAll(): void {
   for (const obj of [...open]) {
     try { obj.close(); } catch { /* closing the rest matters more */ }
   }
+}
+
+/** closeAll(), detaching in parallel what the kernel is slow to detach (see BPF.closeAsync). */
+export async function closeAllAsync(): Promise<void> {
+  await Promise.all([...open].map(async (obj) => {
+    try { await (obj.closeAsync ? obj.closeAsync() : obj.close()); } catch { /* closing the rest matters more */ }
+  }));
 }
 
 export function registerForCleanup(obj: Closeable): void {

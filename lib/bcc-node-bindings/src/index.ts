@@ -19,7 +19,7 @@ export {
 } from './kernel.ts';
 export * from './histogram.ts';
 export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
-export { closeAll } from './cleanup.ts';
+export { closeAll, closeAllAsync } from './cleanup.ts';
 export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
 export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type BtfQueries, type FieldLocation } from './btf.ts';
