@@ -192,7 +192,7 @@ export class BPF {
 
   /**
    * close(), with the probes whose detach waits in the kernel (tracepoints) detached in parallel
-   * first: Ctrl-C on a tool with five tracepoints takes ~0.1 s instead of ~0.4 s. What the
+   * first: Ctrl-C on tcptop (three tracepoints) takes ~40 ms instead of ~250 ms. What the
    * process has not closed when it exits, the kernel closes.
    */
   async closeAsync(): Promise<void> {
