@@ -9,7 +9,7 @@
 // then looks things up in the user's own map, live, as bcc's does.
 import fs from 'node:fs';
 import { MAP_TYPE, createMap, mapInfo, openPinned, pinObject, updateMap, type MapInfo } from 'bcc-node-bindings';
-import { UsageError } from './cli.ts';
+import { UsageError, type OptionSpec } from './cli.ts';
 
 /** What an option expects of the map it names. */
 export interface PinnedMapShape {
@@ -41,6 +41,12 @@ export function pinnedMapOption(value: string): string {
   if (!fs.existsSync(value)) throw new UsageError(`no pinned map at ${value}`);
   return value;
 }
+
+/** bcc's container options (--cgroupmap, --mntnsmap), as every tool that takes them spells them. */
+export const CONTAINER_MAP_OPTIONS: OptionSpec[] = [
+  { long: 'cgroupmap', type: 'string', metavar: 'CGROUPMAP', parse: pinnedMapOption, help: 'trace cgroups in this BPF map only' },
+  { long: 'mntnsmap', type: 'string', metavar: 'MNTNSMAP', parse: pinnedMapOption, help: 'trace mount namespaces in this BPF map only' },
+];
 
 /** Opens a pinned hash map and checks it has the shape the option needs; UsageError if not. */
 export function openPinnedMap(path: string, shape: PinnedMapShape): PinnedMap {

@@ -65,7 +65,7 @@ import { PID_OPTION_RANGE, existingPid, regex, uidFromUser, type ToolSpec } from
 import { chooseAttach, type AttachCandidate } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
 import { argAreaOffsets, taskCommOffset } from '../lib/process-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap, pinnedMapOption } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, CONTAINER_MAP_OPTIONS, MNTNS_MAP, containerFilters, openPinnedMap } from '../lib/pinned-map.ts';
 import { cgroupV2Path } from '../lib/cgroup-v2.ts';
 import { syscallFunction } from '../lib/syscall-kprobe.ts';
 import { clock } from '../lib/format.ts';
@@ -82,8 +82,7 @@ const spec: ToolSpec = {
     { long: 'time', short: 'T', type: 'boolean', help: 'include time column on output (HH:MM:SS)' },
     { long: 'timestamp', short: 't', type: 'boolean', help: 'include timestamp on output' },
     { long: 'fails', short: 'x', type: 'boolean', help: 'include failed exec()s' },
-    { long: 'cgroupmap', type: 'string', metavar: 'CGROUPMAP', parse: pinnedMapOption, help: 'trace cgroups in this BPF map only' },
-    { long: 'mntnsmap', type: 'string', metavar: 'MNTNSMAP', parse: pinnedMapOption, help: 'trace mount namespaces in this BPF map only' },
+    ...CONTAINER_MAP_OPTIONS,
     { long: 'uid', short: 'u', type: 'string', metavar: 'USER', parse: uidFromUser, help: 'trace this UID only' },
     { long: 'quote', short: 'q', type: 'boolean', help: 'Add quotemarks (") around arguments.' },
     { long: 'name', short: 'n', type: 'string', metavar: 'NAME', parse: regex, help: 'only print commands matching this name (regex)' },

@@ -49,7 +49,7 @@ import { runTool } from '../lib/tool.ts';
 import { PID_OPTION_RANGE, UsageError, existingPid, type ToolSpec } from '../lib/cli.ts';
 import { chooseAttach } from '../lib/attach-plan.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../lib/kernel-offsets.ts';
-import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap, pinnedMapOption } from '../lib/pinned-map.ts';
+import { CGROUP_MAP, CONTAINER_MAP_OPTIONS, MNTNS_MAP, containerFilters, openPinnedMap } from '../lib/pinned-map.ts';
 import { AF_INET, AF_INET6 } from '../lib/inet.ts';
 import { readLoadavg, summaryLine } from '../lib/loadavg.ts';
 import { clearsScreen, intervalStart } from '../lib/screen.ts';
@@ -69,8 +69,7 @@ const spec: ToolSpec = {
     { long: 'noclear', short: 'C', type: 'boolean', help: "don't clear the screen" },
     { long: 'nosummary', short: 'S', type: 'boolean', help: 'skip system summary line' },
     { long: 'pid', short: 'p', type: 'int', ...PID_OPTION_RANGE, parse: existingPid, help: 'trace this PID only' },
-    { long: 'cgroupmap', type: 'string', metavar: 'CGROUPMAP', parse: pinnedMapOption, help: 'trace cgroups in this BPF map only' },
-    { long: 'mntnsmap', type: 'string', metavar: 'MNTNSMAP', parse: pinnedMapOption, help: 'trace mount namespaces in this BPF map only' },
+    ...CONTAINER_MAP_OPTIONS,
     { long: 'ipv4', short: '4', type: 'boolean', help: 'trace IPv4 family only' },
     { long: 'ipv6', short: '6', type: 'boolean', help: 'trace IPv6 family only' },
     { long: 'sort', type: 'string', metavar: 'FIELD', default: 'total', parse: sortField, help: 'sort rows by rx, tx or total bytes (default total)' },

@@ -199,6 +199,7 @@ export class BPF {
     if (this.closed) return;
     const slow: attach.Link[] = [];
     for (let i = this.attached.length - 1; i >= 0; i--) if (this.attached[i].detachAsync) slow.push(...this.attached.splice(i, 1));
+    // Buffers first, as close() does: no event reaches the caller while the detaches are awaited.
     for (const table of this.tables.values()) { try { table.close(); } catch { /* close() reports */ } }
     await Promise.all(slow.map((link) => link.detachAsync!()));
     this.close();
