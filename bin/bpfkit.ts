@@ -5,28 +5,28 @@
 // tsx. NODE_EXTRA_CA_CERTS is dropped because Node parses that CA bundle before running any code,
 // about 35-60 ms here, and no tool makes a TLS connection: `sudo` drops it too, by env_reset.)
 //
-// bpfkit: one entry point for every tool. `bpfkit execsnoop -t` runs tools/execsnoop with "-t";
+// bpfkit: one entry point for every tool. `bpfkit execsnoop -t` runs tools/execsnoop/execsnoop with "-t";
 // `bpfkit --list` shows what there is.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AGENTS, TOOLS } from '../lib/registry.ts';
+import { REGISTRY, toolInfo } from '../tools/index.ts';
 
 const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help';
 const [first] = process.argv.slice(2);
 
 if (first === '--list' || first === '-l') {
-  const width = Math.max(...Object.keys({ ...TOOLS, ...AGENTS }).map((name) => name.length));
-  for (const [name, description] of Object.entries({ ...TOOLS, ...AGENTS })) process.stdout.write(`${name.padEnd(width)}  ${description}\n`);
+  const width = Math.max(...REGISTRY.map((t) => t.name.length));
+  for (const t of REGISTRY) process.stdout.write(`${t.name.padEnd(width)}  ${t.summary}\n`);
 } else if (first === undefined || first === '-h' || first === '--help') {
   process.stdout.write(`${USAGE}\n`);
   if (first === undefined) process.exitCode = 2;
-} else if (!Object.hasOwn(TOOLS, first) && !Object.hasOwn(AGENTS, first)) {
+} else if (!toolInfo(first)) {
   process.stderr.write(`bpfkit: no tool named ${JSON.stringify(first)} (bpfkit --list shows them)\n`);
   process.exitCode = 2;
 } else {
   // The tool reads its options from process.argv as if it had been run directly.
   process.argv.splice(2, 1);
   const here = fileURLToPath(import.meta.url);
-  const tool = path.join(path.dirname(here), '..', 'tools', `${first}${path.extname(here)}`);
+  const tool = path.join(path.dirname(here), '..', 'tools', first, `${first}${path.extname(here)}`);
   await import(pathToFileURL(tool).href);
 }

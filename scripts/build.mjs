@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const tools = fs.readdirSync(path.join(root, 'tools')).filter((f) => f.endsWith('.ts')).map((f) => `tools/${f}`);
+// Every command of the registry (tools/index.ts) is an entry point: tools/<name>/<name>.ts.
+const { REGISTRY } = await import(path.join(root, 'tools', 'index.ts'));
+const tools = REGISTRY.map((t) => `tools/${t.name}/${t.name}.ts`);
 
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 await build({

@@ -1,7 +1,7 @@
 // A tool's metrics mode: the --metrics options every tool takes, the collectors that turn a
 // tool's BPF maps into metric families at scrape time, and the HTTP endpoint that serves them.
 //
-// Each tool's part lives in lib/metrics/<tool>.ts: a collector made from the tool's loaded
+// Each tool's part lives in tools/<tool>/metrics.ts: a collector made from the tool's loaded
 // program (used by the tool's own --metrics), and a loader that builds the program with the
 // metrics configuration (used by `bpfkit exporter`, which runs several in one process).
 //
@@ -15,9 +15,9 @@
 // exported and are counted in bpfkit_series_dropped_total{tool}.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, type OptionSpec } from '../cli.ts';
-import type { ToolContext } from '../tool.ts';
-import { PACKAGE_ROOT } from '../paths.ts';
+import { UsageError, type OptionSpec } from '../run/cli.ts';
+import type { ToolContext } from '../run/tool.ts';
+import { PACKAGE_ROOT } from '../run/paths.ts';
 import type { Labels, MetricFamily, ScalarFamily } from './exposition.ts';
 import { parseListenAddress, serveMetrics, type ListenAddress, type MetricsServer } from './server.ts';
 

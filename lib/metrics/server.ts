@@ -4,7 +4,7 @@
 // that fails with 500 and one line, without ending the process.
 import type { AddressInfo } from 'node:net';
 import { CONTENT_TYPE, negotiate, render, type MetricFamily } from './exposition.ts';
-import { UsageError } from '../cli.ts';
+import { UsageError } from '../run/cli.ts';
 
 export interface ListenAddress {
   host: string;

@@ -1,20 +1,20 @@
 // tcptop's interval work at 10,000 flows, through the binding: a hash map with tcptop's own key
-// and value structs (copied from bpf/tcptop.bpf.c at run time, so they cannot drift), filled with
+// and value structs (copied from tools/tcptop/tcptop.bpf.c at run time, so they cannot drift), filled with
 // N flows from user space, then drained (lookup-and-delete batch), turned into rows, sorted and
-// formatted as tcptop does each interval (lib/tcp-flows.ts). tcptop prints no timing of its own,
+// formatted as tcptop does each interval (tools/tcptop/flows.ts). tcptop prints no timing of its own,
 // so this is its interval read time, measured the way it reads.
 //   node --import tsx test/bench/flows-drain.ts [N] [REPS]      prints one JSON line
 import fs from 'node:fs';
 import path from 'node:path';
 import { BPF, batchOpsSupported, type HashTable } from 'bcc-node-bindings';
-import { flowRows, flowTables, sortRows, type FlowKey, type FlowValue } from '../../lib/tcp-flows.ts';
+import { flowRows, flowTables, sortRows, type FlowKey, type FlowValue } from '../../tools/tcptop/flows.ts';
 
 const n = Number(process.argv[2] ?? 10_000);
 const reps = Number(process.argv[3] ?? 5);
-const source = fs.readFileSync(path.resolve(import.meta.dirname, '../../bpf/tcptop.bpf.c'), 'utf8');
+const source = fs.readFileSync(path.resolve(import.meta.dirname, '../../tools/tcptop/tcptop.bpf.c'), 'utf8');
 const structs = ['addrs_t', 'flow_key_t', 'flow_val_t'].map((name) => {
   const m = new RegExp(`struct ${name} \\{[\\s\\S]*?\\n\\};`).exec(source);
-  if (!m) throw new Error(`struct ${name} not found in bpf/tcptop.bpf.c`);
+  if (!m) throw new Error(`struct ${name} not found in tools/tcptop/tcptop.bpf.c`);
   return m[0];
 });
 const bpf = new BPF({

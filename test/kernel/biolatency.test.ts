@@ -10,8 +10,8 @@ import { needsBpf } from '../helpers/kernel.ts';
 import { startTool, runToolToEnd, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { completed, createLoopDevice, statDelta, type BlockStat, type LoopDevice } from '../helpers/loopdev.ts';
-import { buildProgram } from '../../lib/program.ts';
-import { log2SumBounds } from '../../lib/log2-stats.ts';
+import { buildProgram } from '../../lib/run/program.ts';
+import { log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
 
 const READS = 60;
 const WRITES = 40;

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF, programExists } from 'bcc-node-bindings';
-import { TOOLS } from '../../lib/registry.ts';
-import { BPF_INCLUDE_DIR } from '../../lib/paths.ts';
+import { TOOL_NAMES } from '../../tools/index.ts';
+import { BPF_INCLUDE_DIR } from '../../lib/run/paths.ts';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
 import { REPO, runToolToEnd, startTool } from '../helpers/tool.ts';
 
@@ -36,7 +36,7 @@ const BAD_INPUT_BY_TOOL: Record<string, string[][]> = {
     ['--cgroupmap', '/etc/passwd']],
 };
 
-for (const tool of Object.keys(TOOLS)) {
+for (const tool of TOOL_NAMES) {
   test(`${tool}: --help prints usage and examples and exits 0`, async () => {
     const { code, stdout } = await runToolToEnd(tool, ['--help']);
     assert.equal(code, 0);

@@ -10,12 +10,11 @@ import { BPF, PROG_TYPE, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
 import { startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
-import { buildProgram } from '../../lib/program.ts';
-import { taskParentOffsets } from '../../lib/kernel-offsets.ts';
-import { argAreaOffsets, taskCommOffset } from '../../lib/process-offsets.ts';
-import { cgroupV2Mount } from '../../lib/cgroup-v2.ts';
-import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/pinned-map.ts';
-import { argsText, decodeExecRecord } from '../../lib/exec-events.ts';
+import { buildProgram } from '../../lib/run/program.ts';
+import { taskParentOffsets, argAreaOffsets, taskCommOffset } from '../../lib/kernel/offsets.ts';
+import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
+import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/kernel/pinned-maps.ts';
+import { argsText, decodeExecRecord } from '../../tools/execsnoop/events.ts';
 import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
 
 const TAG = `es${process.pid}`;

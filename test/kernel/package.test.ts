@@ -35,8 +35,8 @@ function npx(tarball: string, args: string[]): { code: number; stdout: string; s
 test('the packed tarball carries the compiled tools, the binding and the C programs', () => {
   const tarball = pack();
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
-  for (const f of ['package/dist/bin/bpfkit.js', 'package/dist/tools/syscount.js', 'package/dist/compile-worker.js',
-    'package/bpf/syscount.bpf.c', 'package/bpf/include/bpfkit/task.h', 'package/node_modules/bcc-node-bindings/package.json']) {
+  for (const f of ['package/dist/bin/bpfkit.js', 'package/dist/tools/syscount/syscount.js', 'package/dist/compile-worker.js',
+    'package/tools/syscount/syscount.bpf.c', 'package/bpf/include/bpfkit/task.h', 'package/node_modules/bcc-node-bindings/package.json']) {
     assert.ok(files.includes(f), `${f} missing from the tarball`);
   }
   assert.ok(!files.some((f) => f.startsWith('package/test/')), 'tests do not ship');

@@ -7,12 +7,12 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { BPF, PROG_TYPE, kernelBtf } from 'bcc-node-bindings';
-import { buildProgram } from '../../lib/program.ts';
+import { buildProgram } from '../../lib/run/program.ts';
 import { needsBpf } from '../helpers/kernel.ts';
 import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
-import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/pinned-map.ts';
+import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
 
 // --- the workload: tcpflows prints "server PID PORT" and "client PID LPORT..." ---

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { planBiolatency, type KernelView, type PlanRequest } from '../../lib/biolatency-plan.ts';
-import { DiskNames, diskByName, kernelDev, majorOf, minorOf } from '../../lib/disks.ts';
-import { log2Count, log2Merge, log2Percentile, log2SumBounds } from '../../lib/log2-stats.ts';
-import { UsageError } from '../../lib/cli.ts';
+import { planBiolatency, type KernelView, type PlanRequest } from '../../tools/biolatency/plan.ts';
+import { DiskNames, diskByName, kernelDev, majorOf, minorOf } from '../../tools/biolatency/disks.ts';
+import { log2Count, log2Merge, log2Percentile, log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
+import { UsageError } from '../../lib/run/cli.ts';
 
 const OFFSETS: Record<string, number> = {
   'request.q': 0, 'request.cmd_flags': 24, 'request.__data_len': 44, 'request_queue.disk': 104,

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   formatInterval, jsonInterval, sectionsFrom, type Drained, type Grouping, type Interval,
-} from '../../lib/biolatency-output.ts';
-import { bccFlagLayout, describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../../lib/block-flags.ts';
+} from '../../tools/biolatency/output.ts';
+import { bccFlagLayout, describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../../tools/biolatency/block-flags.ts';
 import { kernelBtfOrNull } from 'bcc-node-bindings';
-import { kernelDev } from '../../lib/disks.ts';
+import { kernelDev } from '../../tools/biolatency/disks.ts';
 
 const BCC = {
   plain: `

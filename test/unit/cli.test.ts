@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helpText, parseArgs, uidFromUser, UsageError, usageLine, type ToolSpec } from '../../lib/cli.ts';
-import { defineLine } from '../../lib/program.ts';
+import { helpText, parseArgs, uidFromUser, UsageError, usageLine, type ToolSpec } from '../../lib/run/cli.ts';
+import { defineLine } from '../../lib/run/program.ts';
 
 const spec: ToolSpec = {
   name: 'demo',

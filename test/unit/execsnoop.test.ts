@@ -1,13 +1,13 @@
-// execsnoop's user-space half without a kernel: records as bpf/execsnoop.bpf.c lays them out,
+// execsnoop's user-space half without a kernel: records as tools/execsnoop/execsnoop.bpf.c lays them out,
 // decoded and printed in bcc's columns, widths, quoting and truncation marks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import {
   ARGSIZE, RECORD_HEADER_SIZE, argsLine, argsText, decodeExecRecord, headerLine, jsonLine, rowLine,
-} from '../../lib/exec-events.ts';
-import { cgroupV2Path } from '../../lib/cgroup-v2.ts';
-import { UsageError } from '../../lib/cli.ts';
+} from '../../tools/execsnoop/events.ts';
+import { cgroupV2Path } from '../../lib/kernel/cgroups.ts';
+import { UsageError } from '../../lib/run/cli.ts';
 
 interface RecordFields {
   pid?: number; ppid?: number; uid?: number; ret?: number; cpu?: number; comm?: string; pcomm?: string;

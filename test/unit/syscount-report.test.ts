@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   RunningTotals, headerLine, intervalJson, intervalText, listColumns, rowLine, topRows, type ReportOptions, type Row,
-} from '../../lib/syscount-report.ts';
+} from '../../tools/syscount/report.ts';
 
 const name = (nr: number) => ({ 0: 'read', 1: 'write', 35: 'nanosleep' } as Record<number, string>)[nr] ?? `[unknown: ${nr}]`;
 const plain: ReportOptions = { byProcess: false, latency: false, milliseconds: false, top: 10 };

@@ -2,10 +2,10 @@
 // character, sorting and --top, the summary line, and option errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIPv4, formatIPv6 } from '../../lib/inet.ts';
-import { flowJson, flowRows, flowTables, kb, sortRows, totals, type FlowKey, type FlowRow, type FlowValue } from '../../lib/tcp-flows.ts';
-import { parseLoadavg, summaryLine } from '../../lib/loadavg.ts';
-import { CLEAR_SCREEN, clearsScreen, intervalStart } from '../../lib/screen.ts';
+import { formatIPv4, formatIPv6 } from '../../tools/tcptop/inet.ts';
+import { flowJson, flowRows, flowTables, kb, sortRows, totals, type FlowKey, type FlowRow, type FlowValue } from '../../tools/tcptop/flows.ts';
+import { parseLoadavg, summaryLine } from '../../tools/tcptop/loadavg.ts';
+import { CLEAR_SCREEN, clearsScreen, intervalStart } from '../../lib/output/screen.ts';
 import { runToolToEnd } from '../helpers/tool.ts';
 
 /** Python's "%" formatting for the conversions bcc's tcptop uses: %-Ns, %Ns, %-N.Ms, %-Nd, %Nd. */

@@ -1,6 +1,6 @@
 /* The maps of bcc's container filters, --cgroupmap and --mntnsmap: hash maps that someone else
  * created and pinned (see bcc's docs/special_filtering.md), holding the cgroup ids or mount
- * namespace inodes to trace. The user's path never enters the program: lib/pinned-map.ts checks the map, pins it
+ * namespace inodes to trace. The user's path never enters the program: lib/kernel/pinned-maps.ts checks the map, pins it
  * again at a path made from the tool's PID (PIN_ID), and removes that second pin as soon as the
  * program holds the map.
  *

@@ -3,14 +3,14 @@
  * (sched:sched_process_exec, or the syscall's return) this memory is freshly written, so one
  * bpf_probe_read_user() gets every argument: unlike the argv pointers at syscall entry, it
  * cannot hit a page that is not faulted in yet (bcc#3343), and it costs one helper call.
- * Offsets come from the running kernel's BTF (lib/process-offsets.ts), never from headers. */
+ * Offsets come from the running kernel's BTF (lib/kernel/offsets.ts), never from headers. */
 #ifndef BPFKIT_EXEC_ARGS_H
 #define BPFKIT_EXEC_ARGS_H
 
 #include "bpfkit/task.h"
 
 #if !defined(TASK_MM_OFFSET) || !defined(MM_ARG_START_OFFSET) || !defined(MM_ARG_END_OFFSET)
-#error "include bpfkit/exec_args.h only with the offsets from lib/process-offsets.ts"
+#error "include bpfkit/exec_args.h only with the offsets from lib/kernel/offsets.ts"
 #endif
 
 /* Start and end (exclusive) user addresses of the argument strings; both 0 without an mm. */

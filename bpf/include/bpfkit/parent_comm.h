@@ -1,5 +1,5 @@
 /* The command name (comm) of the current task's parent, read at offsets from the running
- * kernel's BTF (lib/process-offsets.ts): task->real_parent->comm compiled from mismatched
+ * kernel's BTF (lib/kernel/offsets.ts): task->real_parent->comm compiled from mismatched
  * headers would read whatever sits at 6.12's offset on a 6.18 kernel. */
 #ifndef BPFKIT_PARENT_COMM_H
 #define BPFKIT_PARENT_COMM_H
@@ -7,7 +7,7 @@
 #include "bpfkit/task.h"
 
 #ifndef TASK_COMM_OFFSET
-#error "include bpfkit/parent_comm.h only with the offsets from lib/process-offsets.ts"
+#error "include bpfkit/parent_comm.h only with the offsets from lib/kernel/offsets.ts"
 #endif
 
 #define BPFKIT_COMM_LEN 16

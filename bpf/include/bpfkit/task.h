@@ -1,12 +1,12 @@
 /* Reading the current task's parent and namespaces at offsets taken from the running kernel's
- * BTF (lib/kernel-offsets.ts passes them as -D numbers), never from the compile-time headers:
+ * BTF (lib/kernel/offsets.ts passes them as -D numbers), never from the compile-time headers:
  * when the headers are not the running kernel's, task->real_parent->tgid compiles to the wrong
  * offset and reads garbage without any error. */
 #ifndef BPFKIT_TASK_H
 #define BPFKIT_TASK_H
 
 #if !defined(TASK_REAL_PARENT_OFFSET) || !defined(TASK_TGID_OFFSET)
-#error "include bpfkit/task.h only with the offsets from lib/kernel-offsets.ts"
+#error "include bpfkit/task.h only with the offsets from lib/kernel/offsets.ts"
 #endif
 
 static __always_inline void *bpfkit_read_ptr(const void *base, unsigned long offset)

@@ -7,8 +7,9 @@
 import v8 from 'node:v8';
 import { BPF, BpfError, closeAll, closeAllAsync, headersMismatchNotice, isBpfError, requireRoot } from 'bcc-node-bindings';
 import { helpText, parseArgs, UsageError, type ParsedOptions, type ToolSpec } from './cli.ts';
-import { buildProgram, type ProgramConfig } from './program.ts';
+import { buildProgram, type ProgramConfig, type ToolProgram } from './program.ts';
 import { explain } from './explain.ts';
+import { MissingPrerequisite } from './errors.ts';
 import type { AttachChoice } from './attach-plan.ts';
 
 // V8 doubles its young generation each time a burst of short-lived objects outgrows it (up to
@@ -35,6 +36,8 @@ export interface ToolContext<O> {
   load(config: ProgramConfig & { attachments?: AttachChoice[]; autoAttach?: boolean }): BPF;
   /** After attaching by hand (load() does this itself): --explain output, and the readiness line when BPFKIT_READY=1. */
   attached(bpf: BPF, attachments?: AttachChoice[]): void;
+  /** Attaches what a tool's configuration chose (program.attach), then reports as attached() does. */
+  attach(bpf: BPF, program: ToolProgram): void;
   /** Writes one line to stdout (the tool's data). */
   print(line: string): void;
   /** Writes one JSON object as a line (bigints as numbers when safe, else strings). */
@@ -102,6 +105,10 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
       if (config.autoAttach !== false) this.attached(bpf, config.attachments);
       return bpf;
     },
+    attach(bpf, program) {
+      program.attach(bpf);
+      this.attached(bpf, program.attachments);
+    },
     attached(bpf, attachments = []) {
       if (opts.explain) process.stderr.write(explain(bpf, attachments));
       // Tests and the benchmark wait for this line instead of guessing when probes are live.
@@ -140,6 +147,9 @@ function fail(tool: string, err: unknown): never {
   if (err instanceof UsageError) {
     status = 2;
     message = `${err.message} (see ${tool} --help)`;
+  } else if (err instanceof MissingPrerequisite) {
+    status = 2;
+    message = err.message;
   } else if (isBpfError(err)) {
     status = SETUP_ERRORS.has(err.code) ? 2 : 1;
     message = err.message;

@@ -3,15 +3,29 @@
 // user's string never becomes C source. The result is exactly what --ebpf prints.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BPF_DIR, BPF_INCLUDE_DIR } from './paths.ts';
+import type { BPF } from 'bcc-node-bindings';
+import { BPF_INCLUDE_DIR, TOOLS_DIR } from './paths.ts';
+import type { AttachChoice } from './attach-plan.ts';
 
 export type DefineValue = number | bigint | boolean;
 
 export interface ProgramConfig {
-  /** File under bpf/, e.g. "execsnoop.bpf.c". */
+  /** The tool's C file, e.g. "execsnoop.bpf.c", found in the tool's home: tools/execsnoop/. */
   file: string;
   /** Configuration as #defines: names in C macro style, values numbers or booleans only. */
   defines?: Record<string, DefineValue>;
+}
+
+/**
+ * What a tool's configuration function (tools/<tool>/program.ts) returns from its options and a
+ * KernelView: the C file, its #defines, where each probe goes and why, and how to attach them.
+ * The tool and `bpfkit exporter` both load a tool's program through it, so nothing is spelled twice.
+ */
+export interface ToolProgram extends ProgramConfig {
+  /** Each attach decision with the ladder of candidates (what --explain prints). */
+  attachments: AttachChoice[];
+  /** Attaches every chosen probe, in an order that sees nothing half-configured. */
+  attach(bpf: BPF): void;
 }
 
 export interface BuiltProgram {
@@ -33,7 +47,8 @@ export function defineLine(name: string, value: DefineValue): string {
 
 export function buildProgram(config: ProgramConfig): BuiltProgram {
   if (!/^[a-z0-9_-]+\.bpf\.c$/.test(config.file)) throw new Error(`bad program file name ${config.file}`);
-  const source = fs.readFileSync(path.join(BPF_DIR, config.file), 'utf8');
+  const tool = config.file.slice(0, -'.bpf.c'.length);
+  const source = fs.readFileSync(path.join(TOOLS_DIR, tool, config.file), 'utf8');
   const defines = Object.entries(config.defines ?? {}).map(([name, value]) => defineLine(name, value));
   const header = defines.length ? `/* configuration */\n${defines.join('\n')}\n\n` : '';
   return { text: header + source, includeDirs: [BPF_INCLUDE_DIR] };

@@ -9,7 +9,7 @@
 // then looks things up in the user's own map, live, as bcc's does.
 import fs from 'node:fs';
 import { MAP_TYPE, createMap, mapInfo, openPinned, pinObject, updateMap, type MapInfo } from 'bcc-node-bindings';
-import { UsageError, type OptionSpec } from './cli.ts';
+import { UsageError, type OptionSpec } from '../run/cli.ts';
 
 /** What an option expects of the map it names. */
 export interface PinnedMapShape {

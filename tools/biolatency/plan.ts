@@ -12,10 +12,11 @@
 // All probes must agree on the key, so the completion probe is chosen first and the others from
 // the candidates that key the same way. Requeue and merge probes are optional refinements.
 // BPFKIT_BIOLATENCY_AVOID=raw_tracepoint,tracepoint,kprobe rules kinds out, to try the fallbacks.
-import fs from 'node:fs';
 import os from 'node:os';
 import { kernelBtf, kernelBtfOrNull, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
-import { chooseAttach, type AttachCandidate, type AttachChoice } from './attach-plan.ts';
+import { chooseAttach, type AttachCandidate, type AttachChoice } from '../../lib/run/attach-plan.ts';
+import { releaseAtLeast } from '../../lib/kernel/release.ts';
+import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 
 export type ProbeKind = 'raw_tracepoint' | 'tracepoint' | 'kprobe';
 
@@ -33,7 +34,7 @@ export interface BiolatencyPlan {
   probes: Probe[];
   /** For --explain. */
   choices: AttachChoice[];
-  /** #defines that select the probes' C code (see bpf/biolatency.bpf.c). */
+  /** #defines that select the probes' C code (see tools/biolatency/biolatency.bpf.c). */
   defines: Record<string, number>;
 }
 
@@ -173,11 +174,8 @@ function requestReads(want: PlanRequest, kernel: KernelView): { defines: Record<
 /** Without BTF: since 5.11 (commit a54895fa) the request tracepoints pass (rq), before (q, rq). */
 function legacyRawArg(event: string, release: string): number {
   if (event === 'block_rq_complete' || event === 'block_io_start') return 0;
-  const [major, minor] = release.split('.').map((n) => parseInt(n, 10));
-  return major > 5 || (major === 5 && minor >= 11) ? 0 : 1;
+  return releaseAtLeast(5, 11, release) ? 0 : 1;
 }
-
-let kallsyms: Set<string> | null = null;
 
 export function liveKernel(): KernelView {
   const avoid = new Set((process.env.BPFKIT_BIOLATENCY_AVOID ?? '').split(',').map((s) => s.trim()).filter(Boolean));
@@ -186,8 +184,7 @@ export function liveKernel(): KernelView {
     tracepoint: tracepointExists,
     kprobe(fn) {
       if (!kprobesAvailable()) return 'this kernel has no kprobes';
-      kallsyms ??= new Set(fs.readFileSync('/proc/kallsyms', 'utf8').split('\n').map((l) => l.split(/\s+/)[2]));
-      return kallsyms.has(fn) ? null : 'no such kernel function here (renamed or inlined)';
+      return kernelFunctionExists(fn) ? null : 'no such kernel function here (renamed or inlined)';
     },
     rawArg: (tp) => kernelBtfOrNull()?.rawTracepointArg(tp, 'request'),
     offset(struct, field) {

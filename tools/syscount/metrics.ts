@@ -1,5 +1,5 @@
 // syscount's metrics: system calls per syscall, read from the per-CPU `counts` array (and the
-// rare `wide_counts`) of bpf/syscount.bpf.c at scrape time, summed over CPUs. The array is never
+// rare `wide_counts`) of tools/syscount/syscount.bpf.c at scrape time, summed over CPUs. The array is never
 // cleared (syscount's intervals print differences), so the counts are monotonic as they are.
 //
 //   bpfkit_syscalls_total{syscall}                 every call (default)
@@ -10,12 +10,12 @@
 //
 // One series-limit unit is one syscall.
 import { rawTracepointSupported, sumValues, type BPF, type PerCpuTable } from 'bcc-node-bindings';
-import { log2Buckets } from './exposition.ts';
-import type { ToolContext } from '../tool.ts';
-import { syscallName, syscalls, syscallByName } from '../syscalls.ts';
-import { errnoName } from '../errno.ts';
-import { RunningTotals, SeriesBook, counterFamily, type Collector } from './agent.ts';
-import type { HistogramFamily, MetricFamily, ScalarFamily } from './exposition.ts';
+import { log2Buckets } from '../../lib/metrics/exposition.ts';
+import type { ToolContext } from '../../lib/run/tool.ts';
+import { syscallName, syscalls, syscallByName } from './syscalls.ts';
+import { errnoName } from '../../lib/kernel/errno.ts';
+import { RunningTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
+import type { HistogramFamily, MetricFamily, ScalarFamily } from '../../lib/metrics/exposition.ts';
 
 type Stats = { count: bigint; total_ns?: bigint };
 
@@ -33,7 +33,7 @@ export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Sysc
   const wide = bpf.table<PerCpuTable<number, Stats>>('wide_counts');
   const book = new SeriesBook(config.seriesLimit);
   const errno = config.errors === 'any' ? 'any' : config.errors !== undefined ? errnoName(config.errors) ?? String(config.errors) : undefined;
-  // Present when the tool loaded its program for --metrics with -x / -L (see bpf/syscount.bpf.c).
+  // Present when the tool loaded its program for --metrics with -x / -L (see tools/syscount/syscount.bpf.c).
   const byErrno = bpf.tableNames().includes('errors_by_errno') ? bpf.table<PerCpuTable<{ nr: number; err: number }, bigint>>('errors_by_errno') : null;
   const slots = bpf.tableNames().includes('latency_hist') ? bpf.table<PerCpuTable<{ nr: number; slot: number }, bigint>>('latency_hist') : null;
 

@@ -3,7 +3,7 @@
 // its histogramJson (bcc's print_json_hist dict, as real JSON). Kept apart from the tool so tests
 // can feed it fixed buckets and compare with bcc's output character for character.
 import { formatLog2Histogram, formatLog2Sections, histogramJson, type JsonHistogram } from 'bcc-node-bindings';
-import { clock } from './format.ts';
+import { clock } from '../../lib/output/format.ts';
 import { log2Merge } from './log2-stats.ts';
 
 export type Grouping = 'none' | 'disk' | 'flags';

@@ -1,4 +1,4 @@
-// execsnoop's records and lines: decoding the one record bpf/execsnoop.bpf.c sends per exec(),
+// execsnoop's records and lines: decoding the one record tools/execsnoop/execsnoop.bpf.c sends per exec(),
 // and printing it in bcc's columns (tools/execsnoop.py) or as JSON. Pure functions, called once
 // per exec on the hot path, so they work on the record's bytes directly and allocate little.
 
@@ -7,7 +7,7 @@ export const ARGSIZE = 128;
 /** bcc's --max-args default: the file name plus 19 arguments. */
 export const DEFAULT_MAX_ARGS = 20;
 
-// struct exec_event in bpf/execsnoop.bpf.c
+// struct exec_event in tools/execsnoop/execsnoop.bpf.c
 const OFF_TS = 0;
 const OFF_PID = 8;
 const OFF_PPID = 12;

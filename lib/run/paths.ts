@@ -1,5 +1,6 @@
 // Where the toolkit's files are, whether it runs from a checkout (lib/*.ts through tsx) or from
-// the installed package (dist/*.js): both have bpf/ at the package root.
+// the installed package (dist/*.js): both have tools/<tool>/<tool>.bpf.c and bpf/include/ at the
+// package root.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,5 +16,6 @@ function findRoot(): string {
 }
 
 export const PACKAGE_ROOT = findRoot();
-export const BPF_DIR = path.join(PACKAGE_ROOT, 'bpf');
-export const BPF_INCLUDE_DIR = path.join(BPF_DIR, 'include');
+export const TOOLS_DIR = path.join(PACKAGE_ROOT, 'tools');
+/** The C headers the tools share (bpf/include/bpfkit/*.h). */
+export const BPF_INCLUDE_DIR = path.join(PACKAGE_ROOT, 'bpf', 'include');

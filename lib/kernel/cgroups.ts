@@ -4,7 +4,7 @@
 // /sys/fs/cgroup, so a relative path is looked up under wherever cgroup2 is mounted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from './cli.ts';
+import { UsageError } from '../run/cli.ts';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 

@@ -2,7 +2,7 @@
 // kernel, turned into rows, sorted, and printed as bcc's tcptop prints them (or as JSON).
 import { AF_INET, AF_INET6, formatAddress } from './inet.ts';
 
-/** `flows` key as bpf/tcptop.bpf.c declares it (decoded by the binding). */
+/** `flows` key as tools/tcptop/tcptop.bpf.c declares it (decoded by the binding). */
 export interface FlowKey {
   pid: number;
   addrs: { family: number; lport: number; dport: number; saddr: number[]; daddr: number[] };

@@ -1,4 +1,4 @@
-// execsnoop's metrics: execs per command name, from the records bpf/execsnoop.bpf.c sends for
+// execsnoop's metrics: execs per command name, from the records tools/execsnoop/execsnoop.bpf.c sends for
 // each exec. A scrape first drains the ring (or perf) buffer, so it counts every exec the kernel
 // has finished, not only those the event loop has already read.
 //
@@ -11,12 +11,11 @@
 import {
   ringBufferSupported, tracepointExists, type PerCpuTable, type PerfEventArray, type RingBufTable,
 } from 'bcc-node-bindings';
-import type { ToolContext } from '../tool.ts';
-import { taskParentOffsets } from '../kernel-offsets.ts';
-import { argAreaOffsets, taskCommOffset } from '../process-offsets.ts';
-import { decodeExecRecord } from '../exec-events.ts';
-import { SeriesBook, counterFamily, type Collector } from './agent.ts';
-import type { MetricFamily } from './exposition.ts';
+import type { ToolContext } from '../../lib/run/tool.ts';
+import { taskParentOffsets, argAreaOffsets, taskCommOffset } from '../../lib/kernel/offsets.ts';
+import { decodeExecRecord } from './events.ts';
+import { SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
+import type { MetricFamily } from '../../lib/metrics/exposition.ts';
 
 export interface ExecsnoopMetrics extends Collector {
   /** One exec record: ret 0 for a success, -errno for a failure. */

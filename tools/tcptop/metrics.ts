@@ -1,5 +1,5 @@
 // tcptop's metrics: bytes sent and received per process and connection, read from the `flows`
-// map of bpf/tcptop.bpf.c at scrape time, plus a per-process roll-up.
+// map of tools/tcptop/tcptop.bpf.c at scrape time, plus a per-process roll-up.
 //
 //   bpfkit_tcp_sent_bytes_total{pid,comm,laddr,raddr}       (addresses as ADDR:PORT)
 //   bpfkit_tcp_received_bytes_total{pid,comm,laddr,raddr}
@@ -10,10 +10,10 @@
 // sized to the limit (twice, as each local connection is two flows); a full map counts the
 // sends/receives it could not keep in bpfkit_lost_events_total{tool="tcptop"}.
 import { kernelBtf, kernelBtfAvailable, tracepointExists, type ArrayTable, type BPF, type HashTable } from 'bcc-node-bindings';
-import type { ToolContext } from '../tool.ts';
-import { flowRows, type FlowKey, type FlowRow, type FlowValue } from '../tcp-flows.ts';
-import { RunningTotals, SeriesBook, counterFamily, type Collector } from './agent.ts';
-import type { MetricFamily } from './exposition.ts';
+import type { ToolContext } from '../../lib/run/tool.ts';
+import { flowRows, type FlowKey, type FlowRow, type FlowValue } from './flows.ts';
+import { RunningTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
+import type { MetricFamily } from '../../lib/metrics/exposition.ts';
 
 type Totals = { rx: bigint; tx: bigint; comm: string; row: FlowRow };
 

@@ -1,7 +1,7 @@
 // syscount's numbers between the maps and the screen: per-interval rows from the kernel's running
 // totals, ordering, and bcc's exact text layout ("%-22s %8s" and friends), plus the --json shape.
 // Kept apart from tools/syscount.ts so the formats can be tested without a kernel.
-import { left, right } from './format.ts';
+import { left, right } from '../../lib/output/format.ts';
 
 /** One line of an interval: a syscall (key = its number) or a process (key = its PID). */
 export interface Row {

@@ -1,5 +1,5 @@
 // biolatency's metrics: block I/O latency as a Prometheus histogram per disk (or per flag set
-// with -F), read from the `dist` and `ext` maps of bpf/biolatency.bpf.c at scrape time.
+// with -F), read from the `dist` and `ext` maps of tools/biolatency/biolatency.bpf.c at scrape time.
 //
 //   bpfkit_block_io_duration_seconds{disk}     (or {flags} with -F)
 //
@@ -8,13 +8,13 @@
 // +Inf and _count are the total, and _sum is the exact latency total the program adds up per
 // disk (its -e extension, always on in metrics mode).
 import type { ArrayTable, BPF, HashTable } from 'bcc-node-bindings';
-import type { ToolContext } from '../tool.ts';
-import { planBiolatency } from '../biolatency-plan.ts';
-import { sectionsFrom, type Drained, type Grouping } from '../biolatency-output.ts';
-import { DiskNames } from '../disks.ts';
-import { describeFlags, type RequestFlagLayout } from '../block-flags.ts';
-import { RunningTotals, SeriesBook, type Collector } from './agent.ts';
-import { log2Buckets, type HistogramFamily, type MetricFamily } from './exposition.ts';
+import type { ToolContext } from '../../lib/run/tool.ts';
+import { planBiolatency } from './plan.ts';
+import { sectionsFrom, type Drained, type Grouping } from './output.ts';
+import { DiskNames } from './disks.ts';
+import { describeFlags, type RequestFlagLayout } from './block-flags.ts';
+import { RunningTotals, SeriesBook, type Collector } from '../../lib/metrics/agent.ts';
+import { log2Buckets, type HistogramFamily, type MetricFamily } from '../../lib/metrics/exposition.ts';
 
 interface HistKey { group: bigint; slot: bigint }
 interface ExtValue { total: bigint; count: bigint }

@@ -1,0 +1,44 @@
+// The registry: every command bpfkit has, in the order `bpfkit --list` shows them. A tool lives
+// in tools/<name>/ (its entry tools/<name>/<name>.ts, its C program, notes and example file);
+// tools/<name>.ts is a link to the entry, so `sudo ./tools/<name>.ts` runs from a checkout.
+//
+// Everything else that lists tools is made from this list or checked against it by
+// test/unit/registry.test.ts: package.json's bin and man fields, the build's entry points, the
+// dispatcher, the exporter, the man pages, the README's table, the conventions tests, the bench.
+// This file imports nothing, so that `bpfkit --list` stays instant.
+
+export interface ToolInfo {
+  /** The command: `bpfkit <name>`, tools/<name>/<name>.ts, the bin link, the man page. */
+  name: string;
+  /** One line: `bpfkit --list`, the description in --help, the man page's NAME, the README. */
+  summary: string;
+  /** bcc's tool of the same job, when there is one (the man page's SEE ALSO). */
+  bcc?: string;
+  /** A node agent that runs other tools' programs, not a tracing tool of its own. */
+  agent?: true;
+  /** `bpfkit exporter` can load it: tools/<name>/metrics.ts exports `exporterMetrics`. */
+  exporter?: true;
+}
+
+export const REGISTRY: readonly ToolInfo[] = [
+  { name: 'execsnoop', summary: 'Trace new processes via exec() syscalls', bcc: 'execsnoop', exporter: true },
+  { name: 'syscount', summary: 'Summarize syscall counts and latencies', bcc: 'syscount', exporter: true },
+  { name: 'biolatency', summary: 'Summarize block device I/O latency as a histogram', bcc: 'biolatency', exporter: true },
+  { name: 'tcptop', summary: 'Summarize TCP send/recv throughput by host, top-style', bcc: 'tcptop', exporter: true },
+  { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
+];
+
+/** Tracing tools, without the agents. */
+export const TOOL_NAMES: readonly string[] = REGISTRY.filter((t) => !t.agent).map((t) => t.name);
+
+/** The entry of a command by name, or undefined. */
+export function toolInfo(name: string): ToolInfo | undefined {
+  return REGISTRY.find((t) => t.name === name);
+}
+
+/** The summary of a registered command; specs take their description from here. */
+export function summaryOf(name: string): string {
+  const info = toolInfo(name);
+  if (!info) throw new Error(`${name} is not in tools/index.ts`);
+  return info.summary;
+}
