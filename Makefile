@@ -29,7 +29,7 @@ ifneq ($(filter run,$(MAKECMDGOALS)),)
 endif
 
 .PHONY: help deps test test-deps test-unit run typecheck clean-cache
-.PHONY: bench-deps bench
+.PHONY: bench-deps bench install
 
 help: ## Show this help
 	@echo "Targets:"
@@ -40,7 +40,7 @@ help: ## Show this help
 deps: ## Set up the machine: libbcc, npm packages, kernel headers, tracefs (root)
 	bash scripts/deps.sh
 
-test-deps: ## Install what the tests need beyond deps: Debian's prometheus (root)
+test-deps: ## Install what the tests need beyond deps: Debian's prometheus, man-db, groff (root)
 	bash scripts/test-deps.sh
 
 test: deps test-deps ## Run unit + kernel tests (after deps and test-deps); TESTS= narrows
@@ -57,11 +57,15 @@ run: deps ## Run a tool: make run TOOL=execsnoop ARGS="-t"
 typecheck: ## Type-check the whole tree (tsc --noEmit)
 	npx tsc -p tsconfig.json --noEmit
 
+install: deps ## Pack the package and install it globally: commands in PATH, man pages (root)
+	tarball=$$(npm pack --silent --pack-destination "$${TMPDIR:-/tmp}" | tail -n 1); \
+	  npm install -g --no-audit --no-fund "$${TMPDIR:-/tmp}/$$tarball"; rm -f "$${TMPDIR:-/tmp}/$$tarball"
+
 clean-cache: ## Remove compiled-program cache (keeps kernel headers)
 	rm -rf -- "$(BPFKIT_CACHE_DIR)/compile"
 
 bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace (root, idempotent)
 	bash scripts/apt.sh install bpfcc-tools bpftrace
 
-bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~12 min); BENCH_ARGS="--help"
+bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~10-12 min); BENCH_ARGS="--help"
 	node --import tsx test/bench/run.ts $(BENCH_ARGS)

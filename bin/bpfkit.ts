@@ -9,17 +9,40 @@
 // `bpfkit --list` shows what there is.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import util from 'node:util';
 import { REGISTRY, toolInfo } from '../tools/index.ts';
+import { versionLine } from '../lib/run/version.ts';
 
-const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help';
+const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help   |   bpfkit --version';
 const [first] = process.argv.slice(2);
+
+/**
+ * bpfkit's own output, written at once. A reader that went away (`bpfkit --list | head -1`) is a
+ * normal end; any other write error (a full disk) is one line and status 1.
+ */
+function print(text: string): void {
+  // Reported by the write's callback below; unheard, the event would end in a stack trace.
+  process.stdout.on('error', () => {});
+  process.stdout.write(text, (err?: NodeJS.ErrnoException | null) => {
+    if (!err || err.code === 'EPIPE') return;
+    const known = typeof err.errno === 'number' ? util.getSystemErrorMap().get(err.errno) : undefined;
+    process.stderr.write(`bpfkit: cannot write output: ${known ? `${known[1]} (${known[0]})` : err.message}\n`);
+    process.exitCode = 1;
+  });
+}
+process.stderr.on('error', () => {});
 
 if (first === '--list' || first === '-l') {
   const width = Math.max(...REGISTRY.map((t) => t.name.length));
-  for (const t of REGISTRY) process.stdout.write(`${t.name.padEnd(width)}  ${t.summary}\n`);
-} else if (first === undefined || first === '-h' || first === '--help') {
-  process.stdout.write(`${USAGE}\n`);
-  if (first === undefined) process.exitCode = 2;
+  print(REGISTRY.map((t) => `${t.name.padEnd(width)}  ${t.summary}\n`).join(''));
+} else if (first === '-h' || first === '--help') {
+  print(`${USAGE}\n`);
+} else if (first === '--version') {
+  print(versionLine('bpfkit'));
+} else if (first === undefined) {
+  // Not asked for: a mistake, so stderr and status 2, as for an unknown tool.
+  process.stderr.write(`${USAGE}\n`);
+  process.exitCode = 2;
 } else if (!toolInfo(first)) {
   process.stderr.write(`bpfkit: no tool named ${JSON.stringify(first)} (bpfkit --list shows them)\n`);
   process.exitCode = 2;

@@ -39,4 +39,7 @@ for (const entry of ['bin/bpfkit.ts', ...tools]) {
   const code = fs.readFileSync(out, 'utf8').replace(/^#![^\n]*\n(\/\/ 2>\/dev\/null;[^\n]*\n)?/, '');
   fs.writeFileSync(out, `${LAUNCHER}${code}`, { mode: 0o755 });
 }
-console.log(`built dist/ (${tools.length} tools)`);
+// The man pages (package.json's `man`), made from the same registry and specs as --help.
+const { generateManPages } = await import(path.join(root, 'scripts', 'gen-man.ts'));
+await generateManPages(path.join(root, 'dist', 'man'));
+console.log(`built dist/ (${tools.length} tools, man pages)`);

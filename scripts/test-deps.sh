@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-deps.sh: what the tests need beyond `make deps` — Debian's prometheus, whose promtool and
-# server test the exporter (test/kernel/exporter.test.ts). Idempotent.
+# server test the exporter (test/kernel/exporter.test.ts), and man-db and groff, which render the
+# man pages (test/unit/man.test.ts; minimal images lack them). Idempotent.
 #
 # The package's postinst would start a prometheus daemon; a policy-rc.d that refuses service
 # starts is put in place for the install (only if the machine has none) and removed after, so no
@@ -11,6 +12,8 @@ die() { printf 'test-deps: error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "test-deps.sh: must be run as root" >&2; exit 2; }
 # shellcheck source=apt.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+
+ensure_packages man-db groff-base
 
 if is_installed prometheus; then
     log "present: prometheus"

@@ -8,7 +8,7 @@
 // program names; that second pin is removed as soon as the program holds the map. The program
 // then looks things up in the user's own map, live, as bcc's does.
 import fs from 'node:fs';
-import { MAP_TYPE, createMap, mapInfo, openPinned, pinObject, updateMap, type MapInfo } from 'bcc-node-bindings';
+import { MAP_TYPE, mapInfo, openPinned, pinObject, type MapInfo } from 'bcc-node-bindings';
 import { UsageError, type OptionSpec } from '../run/cli.ts';
 
 /** What an option expects of the map it names. */
@@ -86,23 +86,6 @@ export function pinAgain(map: PinnedMap, path: string): () => void {
     throw new UsageError(`cannot pin the map at ${map.path} again: ${(err as Error).message}`);
   }
   return () => fs.rmSync(path, { force: true });
-}
-
-/** Creates and pins a hash map (what `bpftool map create PATH type hash …` does); returns its fd. */
-export function createPinnedHashMap(path: string, shape: PinnedMapShape, maxEntries: number): number {
-  const fd = createMap(MAP_TYPE.HASH, shape.keySize, shape.valueSize, maxEntries);
-  try {
-    pinObject(fd, path);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-  return fd;
-}
-
-/** Sets key → value in a map by fd (both little-endian integers of the map's sizes). */
-export function updatePinnedMap(fd: number, key: Buffer, value: Buffer): void {
-  updateMap(fd, key, value);
 }
 
 /**

@@ -1,9 +1,9 @@
 // What a tool's plan may ask of the running kernel, as one interface: a tool's configuration
 // function takes a KernelView (defaulting to liveKernel()), so its choices can be tested without
-// a kernel by handing it another one (see test/unit/biolatency-plan.test.ts).
+// a kernel by handing it another one (see test/unit/biolatency-program.test.ts).
 import os from 'node:os';
 import {
-  fentryUsable, kernelBtf, kernelBtfOrNull, kprobesAvailable, rawTracepointSupported, ringBufferSupported, tracepointExists,
+  fentryUsable, kernelBtf, kernelBtfOrNull, kprobesAvailable, possibleCpus, rawTracepointSupported, ringBufferSupported, tracepointExists,
 } from 'bcc-node-bindings';
 import { kernelFunctionExists, syscallFunction } from './kallsyms.ts';
 
@@ -28,6 +28,8 @@ export interface KernelView {
   rawArg(tp: string, type: string): number | undefined;
   /** uname -r. */
   release: string;
+  /** Possible CPUs (per-CPU maps and buffers are sized by them). */
+  cpus(): number;
 }
 
 export function liveKernel(): KernelView {
@@ -44,5 +46,6 @@ export function liveKernel(): KernelView {
     },
     rawArg: (tp, type) => kernelBtfOrNull()?.rawTracepointArg(tp, type),
     release: os.release(),
+    cpus: () => possibleCpus().length,
   };
 }

@@ -95,7 +95,7 @@ export class SeriesBook {
 }
 
 /** Adds drained map entries into running totals (for --metrics-and-print, whose output drains). */
-export class RunningTotals<V> {
+export class DrainedTotals<V> {
   private readonly totals = new Map<string, V>();
   constructor(private readonly add: (a: V, b: V) => V) {}
   absorb(key: string, value: V): void {

@@ -98,7 +98,7 @@ export function render(families: MetricFamily[], format: ExpositionFormat): stri
  * the histogram's unit (bcc's bpf_log2l, whose slot 1 also takes 0), so every value in slots 1..i
  * is below 2^i units: le = 2^i * unitSeconds is an exact upper bound.
  */
-export function log2Buckets(slots: ArrayLike<number | bigint>, unitSeconds: number): { buckets: HistogramSeries['buckets']; count: bigint } {
+export function log2BucketBounds(slots: ArrayLike<number | bigint>, unitSeconds: number): { buckets: HistogramSeries['buckets']; count: bigint } {
   let last = 0;
   for (let i = 0; i < slots.length; i++) if (BigInt(slots[i] ?? 0) > 0n) last = i;
   const buckets: HistogramSeries['buckets'] = [];

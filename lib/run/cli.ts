@@ -41,7 +41,17 @@ export interface ToolSpec {
   examples: Array<[command: string, meaning: string]>;
   /** Which toolkit-wide options apply (all tools get --json, --ebpf, --explain). */
   chart?: boolean;
+  /**
+   * Whether this run needs root; runTool skips its root check when this says false (syscount -l
+   * only lists names, as bcc's does for any user). Absent: every run but --ebpf needs root.
+   */
+  needsRoot?: (opts: ParsedOptions) => boolean;
+  /** Common options this command does not take (the exporter prints no events: no --json). */
+  without?: string[];
 }
+
+/** The help of restAfter's option (`--exec COMMAND ...`): the same promise for every tool. */
+export const REST_HELP = 'run COMMAND, trace only it, stop when it exits, and exit with its status';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -56,16 +66,26 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { long: 'explain', type: 'boolean', help: 'print what was loaded and attached (attach points and why, verifier and JIT sizes, maps) on stderr' },
   { long: 'ebpf', type: 'boolean', help: 'print the BPF program and exit' },
   { long: 'no-cache', type: 'boolean', help: 'compile the BPF program even if a cached build exists (also: BPFKIT_NO_CACHE=1)' },
+  // -q only where the tool leaves it free: execsnoop's -q is bcc's --quote (see allOptions).
+  { long: 'quiet', short: 'q', type: 'boolean', help: 'do not print notes such as the kernel headers notice' },
+  { long: 'version', type: 'boolean', help: "show program's version number and exit" },
 ];
 
 export const CHART_OPTION: OptionSpec = {
   long: 'chart', type: 'boolean', help: 'draw a live chart of the main series (plain text when piped)',
 };
 
-function allOptions(spec: ToolSpec): OptionSpec[] {
-  // A tool may redefine a common option, e.g. to give --json bcc's short flag (biolatency's -j).
-  const own = new Set(spec.options.map((o) => o.long));
-  return [...spec.options, ...COMMON_OPTIONS.filter((o) => !own.has(o.long)), ...(spec.chart ? [CHART_OPTION] : [])];
+/**
+ * Every option a command takes, in --help's order: its own, then the common ones. A tool may
+ * redefine a common option, e.g. to give --json bcc's short flag (biolatency's -j); and a tool's
+ * own short flag wins over a common one's, which then keeps only its long form.
+ */
+export function allOptions(spec: ToolSpec): OptionSpec[] {
+  const own = new Set([...spec.options.map((o) => o.long), ...(spec.without ?? [])]);
+  const ownShort = new Set(spec.options.map((o) => o.short).filter(Boolean));
+  const common = COMMON_OPTIONS.filter((o) => !own.has(o.long))
+    .map((o) => (o.short && ownShort.has(o.short) ? { ...o, short: undefined } : o));
+  return [...spec.options, ...common, ...(spec.chart ? [CHART_OPTION] : [])];
 }
 
 function flagNames(o: OptionSpec): string {
@@ -85,17 +105,30 @@ function convert(o: { type: OptionType | 'int' | 'number'; min?: number; max?: n
   }
   const ok = o.type === 'int' ? INT.test(text) : NUMBER.test(text);
   const value = Number(text);
-  const range = o.min !== undefined && o.max !== undefined ? ` from ${o.min} to ${o.max}` : o.min !== undefined ? ` >= ${o.min}` : '';
+  // One wording for every bounded value, options and positionals alike; a bound left out is the
+  // largest value the type holds, which is what is accepted then.
+  const limit = o.type === 'int' ? Number.MAX_SAFE_INTEGER : Number.MAX_VALUE;
+  const bounded = o.min !== undefined || o.max !== undefined;
+  const range = bounded ? ` from ${o.min ?? -limit} to ${o.max ?? limit}` : '';
   const kind = o.type === 'int' ? 'an integer' : 'a number';
   if (!ok || !Number.isFinite(value) || (o.type === 'int' && !Number.isSafeInteger(value)) ||
       (o.min !== undefined && value < o.min) || (o.max !== undefined && value > o.max)) {
-    throw new UsageError(`${label}: expected ${kind}${range}, got ${JSON.stringify(raw === true ? '' : text)}`);
+    throw new UsageError(`${label}: ${expected(kind + range, raw === true ? '' : text)}`);
   }
   return value;
 }
 
+/** The one way a value out of range is told, wherever it is checked. */
+function expected(what: string, got: string): string {
+  return `expected ${what}, got ${JSON.stringify(got)}`;
+}
+
 export type ParsedOptions = Record<string, unknown> & {
   json: boolean; explain: boolean; ebpf: boolean; chart: boolean; help: boolean;
+  /** The caller prints the version and exits, as for help. */
+  version: boolean;
+  /** No notes on stderr (the kernel headers notice); warnings and errors still print. */
+  quiet: boolean;
   /** Positionals by name. */
   _: string[];
   /** restAfter collects here. */
@@ -124,6 +157,7 @@ export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
     if (o.short) { known.add(o.short); aliases[o.short] = o.long; }
     (o.type === 'boolean' ? booleans : strings).push(o.long);
   }
+  args = spellNegatedLongs(args, options);
   const rejected: string[] = [];
   const parsed = minimist(args, {
     string: strings, boolean: booleans, alias: aliases,
@@ -159,6 +193,27 @@ export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
   return out as ParsedOptions;
 }
 
+/**
+ * minimist reads every `--no-X` as X=false, so an option whose own name starts with "no-"
+ * (--no-cache) never arrives, and `--no-json` would pass silently. Such options are rewritten in
+ * the `--name=value` form, which minimist takes as it is; any other `--no-X` is refused, as
+ * argparse (and so bcc) refuses it.
+ */
+function spellNegatedLongs(args: string[], options: OptionSpec[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') { out.push(...args.slice(i)); break; }
+    if (!/^--no-[^=]/.test(arg) || arg.includes('=')) { out.push(arg); continue; }
+    const o = options.find((c) => c.long === arg.slice(2));
+    if (!o) throw new UsageError(`unrecognized option ${arg}`);
+    if (o.type === 'boolean') out.push(`${arg}=true`);
+    else if (i + 1 < args.length && !/^-./.test(args[i + 1])) out.push(`${arg}=${args[++i]}`);
+    else out.push(`${arg}=`);
+  }
+  return out;
+}
+
 /** minimist leaves a string option given with no value as ''; that is an error, not absence. */
 function hasFlag(args: string[], o: OptionSpec): boolean {
   return args.some((a) => a === `--${o.long}` || a.startsWith(`--${o.long}=`) || (o.short !== undefined && a === `-${o.short}`));
@@ -190,7 +245,7 @@ export function helpText(spec: ToolSpec): string {
     const flags = [o.short && `-${o.short}${metavar}`, `--${o.long}${metavar}`].filter(Boolean).join(', ');
     lines.push(formatHelpRow(`  ${flags}`, o.help));
   }
-  if (spec.restAfter) lines.push(formatHelpRow(`  --${spec.restAfter} COMMAND ...`, 'run COMMAND, trace only it, and stop when it exits'));
+  if (spec.restAfter) lines.push(formatHelpRow(`  --${spec.restAfter} COMMAND ...`, REST_HELP));
   lines.push('', 'examples:');
   const width = Math.max(...spec.examples.map(([cmd]) => cmd.length));
   for (const [cmd, meaning] of spec.examples) lines.push(`    ${cmd.padEnd(width)}  # ${meaning}`);
@@ -209,11 +264,21 @@ function readPidMax(): number {
   try { return Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || 4194304; } catch { return 4194304; }
 }
 
-/** A PID (or TID) that exists now: tracing one that does not would silently print nothing. */
+/** A PID that exists now: tracing one that does not would silently print nothing. */
 export function existingPid(pid: number): number {
-  if (pid < 1 || pid > PID_MAX) throw new UsageError(`${pid} is not a valid PID (1 to ${PID_MAX})`);
-  if (!fs.existsSync(`/proc/${pid}`)) throw new UsageError(`no process with PID ${pid}`);
+  if (!fs.existsSync(`/proc/${validId(pid)}`)) throw new UsageError(`no process with PID ${pid}`);
   return pid;
+}
+
+/** A thread ID that exists now (/proc/<tid> is there for every thread, though not listed). */
+export function existingTid(tid: number): number {
+  if (!fs.existsSync(`/proc/${validId(tid)}`)) throw new UsageError(`no thread with TID ${tid}`);
+  return tid;
+}
+
+function validId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1 || id > PID_MAX) throw new UsageError(expected(`an integer from 1 to ${PID_MAX}`, String(id)));
+  return id;
 }
 
 export const PID_OPTION_RANGE = { min: 1, max: PID_MAX };
@@ -237,6 +302,9 @@ export function regex(value: string): RegExp {
   try {
     return new RegExp(value);
   } catch (err) {
-    throw new UsageError(`invalid regular expression: ${(err as Error).message}`);
+    // V8 says "Invalid regular expression: /(/: Unterminated group"; keep only the reason.
+    const reason = (err as Error).message.replace(`Invalid regular expression: /${value}/: `, '')
+      .replace(/^Invalid regular expression: /, '');
+    throw new UsageError(`invalid regular expression '${value}': ${reason}`);
   }
 }

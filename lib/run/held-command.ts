@@ -8,6 +8,14 @@
 // execve(). The command is looked up on PATH here and run by its full path, so the trace does not
 // start with a failed execve() per PATH entry (bcc's execvp() shows those); its argv[0] is that
 // path. It keeps our stdin, stdout and stderr.
+//
+// The command never outlives the tool: it leads a session and process group of its own, so that
+// whatever it starts can be signalled with it, and every live command is registered here, where
+// lib/run/tool.ts ends it on every way a run ends (signals, errors, a closed stdout, a normal end),
+// and the process's exit hook SIGKILLs what is left. Its own session also means the terminal's
+// Ctrl-C reaches the tool only, which passes the signal on (as `timeout` does, and for the same
+// reason: a group of its own); the price is that the command has no controlling terminal (its
+// stdin, stdout and stderr still are the terminal, but /dev/tty cannot be opened).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,6 +29,11 @@ const childProcess = () => requireBuiltin('node:child_process') as typeof import
 
 const HOLD_SCRIPT = 'kill -STOP $$; exec "$@"';
 const HOLD_TIMEOUT_MS = 10_000;
+/** How long a command may take to end after its signal before it gets SIGKILL (docker stop gives 10 s). */
+export const END_GRACE_MS = 5_000;
+
+const live = new Set<HeldCommand>();
+let exitHookInstalled = false;
 
 export class HeldCommand {
   readonly pid: number;
@@ -28,17 +41,35 @@ export class HeldCommand {
   readonly exited: Promise<number>;
   private readonly child: ChildProcess;
   private ended = false;
+  private released = false;
+  private signalled = false;
 
   private constructor(file: string, args: string[]) {
-    this.child = childProcess().spawn('/bin/sh', ['-c', HOLD_SCRIPT, 'sh', file, ...args], { stdio: 'inherit' });
+    // detached: setsid() in the child, so its PID is also its process group's ID.
+    this.child = childProcess().spawn('/bin/sh', ['-c', HOLD_SCRIPT, 'sh', file, ...args], { stdio: 'inherit', detached: true });
+    // A failed spawn is reported below (no PID); unheard, its 'error' event would end the tool with a stack trace.
+    this.child.on('error', () => {});
     if (this.child.pid === undefined) throw new Error(`could not start ${file}`);
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         this.ended = true;
+        live.delete(this);
+        // Ended because we signalled it: what it started and left behind goes too (a shell's
+        // background jobs ignore SIGINT). The group's ID cannot name another group yet: the
+        // kernel frees a PID only once no process uses it as its PID, group or session, and
+        // hands PIDs out again only after wrapping around pid_max.
+        if (this.signalled) {
+          try { process.kill(-this.pid, 'SIGTERM'); } catch { /* nothing left */ }
+        }
         resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
       });
     });
+    live.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', killHeldCommands);
+    }
   }
 
   /** Starts `argv` held (the command name must be found on PATH or be a path that can run). */
@@ -66,15 +97,60 @@ export class HeldCommand {
 
   /** Lets the command run. */
   release(): void {
-    if (!this.ended) process.kill(this.pid, 'SIGCONT');
+    if (this.ended || this.released) return;
+    this.released = true;
+    process.kill(this.pid, 'SIGCONT');
   }
 
-  /** Ends the command (used when the tool fails before releasing it). */
-  kill(): void {
-    if (!this.ended) {
-      try { process.kill(this.pid, 'SIGKILL'); } catch { /* already gone */ }
+  /**
+   * Sends `signal` to the command's process group (SIGKILL while it is still held: the command
+   * itself has not run yet, only our shell).
+   */
+  signal(signal: NodeJS.Signals): void {
+    // Once ended (and so reaped by Node), its PID may name another process group: leave it alone.
+    if (this.ended) return;
+    this.signalled = true;
+    const sent = this.released ? signal : 'SIGKILL';
+    try {
+      process.kill(-this.pid, sent);
+      // A stopped process acts on nothing but SIGKILL until it is continued.
+      if (sent !== 'SIGKILL') process.kill(-this.pid, 'SIGCONT');
+    } catch { /* ended meanwhile */ }
+  }
+
+  /**
+   * Ends the command: `signal` to its group unless it was signalled already, SIGKILL if it is
+   * still running after `graceMs`. Resolves with its exit status.
+   */
+  async end(signal: NodeJS.Signals = 'SIGTERM', graceMs = END_GRACE_MS): Promise<number> {
+    if (!this.signalled) this.signal(signal);
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
     }
   }
+
+  /** Ends the command and its group at once, without waiting. */
+  kill(): void {
+    this.signal('SIGKILL');
+  }
+}
+
+/** Sends `signal` to every command still running (a tool got Ctrl-C: so does its command). */
+export function signalHeldCommands(signal: NodeJS.Signals): void {
+  for (const command of live) command.signal(signal);
+}
+
+/** Ends every command still running (SIGTERM unless signalled already) and waits for each. */
+export async function endHeldCommands(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  await Promise.all([...live].map((command) => command.end(signal)));
+}
+
+/** SIGKILLs every command still running, for exits that cannot wait. */
+export function killHeldCommands(): void {
+  for (const command of live) command.kill();
 }
 
 /** The state letter of /proc/<pid>/stat (R, S, T, Z, …), or null when the process is gone. */

@@ -1,6 +1,8 @@
 // Turning a tool's configuration into the C program it loads. Options reach the kernel only as
 // #define lines built here from validated numbers (or as map entries the tool fills later): a
-// user's string never becomes C source. The result is exactly what --ebpf prints.
+// user's string never becomes C source. The result is exactly what --ebpf prints and what is
+// compiled: one text that stands alone, the project's own headers (bpf/include/bpfkit/*.h)
+// inlined, so that bcc's `BPF(text=...)` or anyone's clang can load what --ebpf printed.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BPF } from 'bcc-node-bindings';
@@ -30,6 +32,10 @@ export interface ToolProgram extends ProgramConfig {
 
 export interface BuiltProgram {
   text: string;
+  /**
+   * Always empty: the text carries its headers, so compiling it with no include directory
+   * proves on every run that what --ebpf prints is complete.
+   */
   includeDirs: string[];
 }
 
@@ -51,5 +57,60 @@ export function buildProgram(config: ProgramConfig): BuiltProgram {
   const source = fs.readFileSync(path.join(TOOLS_DIR, tool, config.file), 'utf8');
   const defines = Object.entries(config.defines ?? {}).map(([name, value]) => defineLine(name, value));
   const header = defines.length ? `/* configuration */\n${defines.join('\n')}\n\n` : '';
-  return { text: header + source, includeDirs: [BPF_INCLUDE_DIR] };
+  const readHeader = (name: string) => fs.readFileSync(path.join(BPF_INCLUDE_DIR, name), 'utf8');
+  return { text: header + inlineHeaders(source, config.file, readHeader), includeDirs: [] };
+}
+
+const OWN_INCLUDE = /^\s*#\s*include\s+"(bpfkit\/[a-z0-9_]+\.h)"\s*(?:\/\/.*|\/\*.*\*\/\s*)?$/;
+const ANY_OWN_INCLUDE = /^\s*#\s*include\s+"bpfkit\//;
+const OPENS = /^\s*#\s*if(?:n?def)?\b/;
+const CLOSES = /^\s*#\s*endif\b/;
+
+/**
+ * Replaces each `#include "bpfkit/x.h"` with the header's text, recursively, between a comment
+ * naming it and one saying where it ends; system headers (`<...>`) stay includes, since every
+ * bcc set-up has them. A header is inlined once: a later #include of it would be emptied by
+ * its include guard anyway, so it becomes a comment. The exception is a header first included
+ * under an #if (bpfkit/containers.h includes bpfkit/task.h only for FILTER_MNTNS_MAP): that copy
+ * may be compiled out, so a later #include inlines it again and the guard decides, as before.
+ */
+export function inlineHeaders(source: string, file: string, read: (name: string) => string): string {
+  const always = new Set<string>();
+  const open = new Set<string>();
+  const expand = (text: string, where: string, conditional: boolean): string => {
+    const lines = text.split('\n');
+    // An include guard (#ifndef X / #define X first) is no condition: everything inside it counts
+    // as unconditional, so the guard's own #ifndef starts the count at 0.
+    let depth = hasGuard(lines) ? -1 : 0;
+    return lines.map((line) => {
+      if (OPENS.test(line)) depth++;
+      else if (CLOSES.test(line)) depth--;
+      const m = OWN_INCLUDE.exec(line);
+      if (!m) {
+        if (ANY_OWN_INCLUDE.test(line)) throw new Error(`${where}: cannot inline ${line.trim()}: headers are bpfkit/<lowercase name>.h`);
+        return line;
+      }
+      const name = m[1];
+      if (always.has(name) || open.has(name)) return `/* ${name}: inlined above */`;
+      const underIf = conditional || depth > 0;
+      if (!underIf) always.add(name);
+      let body: string;
+      try {
+        body = read(name);
+      } catch (err) {
+        throw new Error(`${where}: #include "${name}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such header in bpf/include' : (err as Error).message}`);
+      }
+      open.add(name);
+      const inlined = expand(body.replace(/\n$/, ''), name, underIf);
+      open.delete(name);
+      return `/* ${name} */\n${inlined}\n/* end of ${name} */`;
+    }).join('\n');
+  };
+  return expand(source, file, false);
+}
+
+function hasGuard(lines: string[]): boolean {
+  const directives = lines.filter((l) => /^\s*#/.test(l)).slice(0, 2);
+  const guard = /^\s*#\s*ifndef\s+(\w+)/.exec(directives[0] ?? '');
+  return guard !== null && new RegExp(`^\\s*#\\s*define\\s+${guard[1]}\\b`).test(directives[1] ?? '');
 }

@@ -1,15 +1,26 @@
 // The life of a tool run, shared by every tool: parse options, print help or the program, load
 // and attach, run the tool's loop, and end cleanly however the run ends.
 //
-// Exit status: 0 on a normal end (Ctrl-C included, as bcc's tools do), 2 on bad usage or a missing
-// prerequisite (not root, no libbcc, no tracefs, no headers), 1 on any other failure. Every error
-// is one line on stderr; BPFKIT_DEBUG=1 adds the stack and the compiler or verifier log.
+// Exit status: 0 on a normal end (Ctrl-C included, as bcc's tools do) unless the tool set
+// ctx.exitCode (the status of an --exec command), 2 on bad usage or a missing prerequisite (not
+// root, no libbcc, no tracefs, no headers), 1 on any other failure, including output that cannot
+// be written; a closed pipe (`| head`) is a normal end. Every error is one line on stderr;
+// BPFKIT_DEBUG=1 adds the stack and the compiler or verifier log.
+//
+// However it ends — normal end, Ctrl-C, SIGTERM, SIGHUP, an error, a closed or full stdout — probes
+// are detached and a command started by --exec (lib/run/held-command.ts) is ended and waited for.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import util from 'node:util';
 import v8 from 'node:v8';
-import { BPF, BpfError, closeAll, closeAllAsync, headersMismatchNotice, isBpfError, requireRoot } from 'bcc-node-bindings';
+import { BPF, BpfError, closeAll, closeAllAsync, isBpfError, requireRoot, type KernelHeaders } from 'bcc-node-bindings';
 import { helpText, parseArgs, UsageError, type ParsedOptions, type ToolSpec } from './cli.ts';
 import { buildProgram, type ProgramConfig, type ToolProgram } from './program.ts';
 import { explain } from './explain.ts';
 import { MissingPrerequisite } from './errors.ts';
+import { endHeldCommands, killHeldCommands, signalHeldCommands } from './held-command.ts';
+import { versionLine } from './version.ts';
 import type { AttachChoice } from './attach-plan.ts';
 
 // V8 doubles its young generation each time a burst of short-lived objects outgrows it (up to
@@ -20,6 +31,7 @@ import type { AttachChoice } from './attach-plan.ts';
 v8.setFlagsFromString('--semi-space-growth-factor=1');
 
 const SETUP_ERRORS = new Set(['NOT_ROOT', 'LIBBCC_MISSING', 'TRACEFS_MISSING', 'HEADERS_MISSING', 'INVALID_ARGUMENT']);
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export interface ToolContext<O> {
   opts: O & ParsedOptions;
@@ -30,8 +42,9 @@ export interface ToolContext<O> {
   /** Waits `ms`, or less if the run is stopped meanwhile; returns false when stopped. */
   sleep(ms: number): Promise<boolean>;
   /**
-   * Builds the C program from bpf/<file> with validated #defines, prints it and exits for
-   * --ebpf, otherwise compiles and loads it (attaching what its names say).
+   * Builds the C program from the tool's <file> with validated #defines. With --ebpf it prints
+   * the program and throws ProgramPrinted, which runTool turns into a normal end (let it pass);
+   * otherwise it compiles and loads it (attaching what its names say unless autoAttach is false).
    */
   load(config: ProgramConfig & { attachments?: AttachChoice[]; autoAttach?: boolean }): BPF;
   /** After attaching by hand (load() does this itself): --explain output, and the readiness line when BPFKIT_READY=1. */
@@ -44,18 +57,64 @@ export interface ToolContext<O> {
   json(value: unknown): void;
   /** A warning on stderr: lost events, full maps. */
   warn(message: string): void;
+  /**
+   * The status the run exits with when it ends normally (a signal or stop() included); 0 when
+   * unset. --exec sets it from the command's status, as `time` and `perf stat` do. A --exec
+   * command still running at the end is signalled and waited for before this is read, so a
+   * reaction to its `exited` promise registered during the run is in time.
+   */
+  exitCode?: number;
+}
+
+/** Thrown by ctx.load() under --ebpf once the program is printed: nothing is left to do. */
+export class ProgramPrinted extends Error {
+  constructor() {
+    super('the program was printed (--ebpf)');
+    this.name = 'ProgramPrinted';
+  }
 }
 
 export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => Promise<void> | void, argv = process.argv.slice(2)): Promise<void> {
+  const tool = spec.name;
+  let outputError: NodeJS.ErrnoException | null = null;
+  let ending: Promise<never> | null = null;
+  // Every way out goes through here; the first one wins and the others wait for it to exit.
+  const endWith = (work: () => Promise<number> | number): Promise<never> =>
+    ending ??= (async () => process.exit(await work()))();
+  // Data already written is kept: process.exit() drops what a pipe has not taken yet.
+  const endNormally = (status: () => number): Promise<never> => endWith(async () => {
+    await Promise.all([closeAllAsync(), endHeldCommands()]);
+    const err = outputError ?? await flushStdout();
+    return err ? reportOutputError(tool, err) : status();
+  });
+  const fail = (err: unknown): Promise<never> => endWith(async () => {
+    closeAll();
+    const status = reportFailure(tool, err);
+    await endHeldCommands();
+    return status;
+  });
+
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    outputError ??= err;
+    void endWith(async () => {
+      closeAll();
+      const status = reportOutputError(tool, err);
+      await endHeldCommands();
+      return status;
+    });
+  });
+  // Nowhere left to say anything: not worth a stack trace either.
+  process.stderr.on('error', () => {});
+
   let opts: ParsedOptions;
   try {
     opts = parseArgs(spec, argv);
   } catch (err) {
-    return fail(spec.name, err);
+    return fail(err);
   }
-  if (opts.help) {
-    process.stdout.write(helpText(spec));
-    return;
+  if (opts.help || opts.version) {
+    process.stdout.write(opts.help ? helpText(spec) : versionLine(tool));
+    return endNormally(() => 0);
   }
 
   let stopping = false;
@@ -68,18 +127,19 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     resolveStop();
     for (const wake of wakers) wake();
   };
-  const onSignal = () => {
-    // A second Ctrl-C while the tool prints its summary ends it at once, probes detached.
-    if (stopping) { closeAll(); process.exit(130); }
-    stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') { closeAll(); process.exit(0); }
-    fail(spec.name, err);
-  });
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      // A second signal while the tool prints its summary or waits for its command ends it at once.
+      if (stopping || ending) {
+        killHeldCommands();
+        closeAll();
+        process.exit(128 + os.constants.signals[signal]);
+      }
+      // The --exec command is in a session of its own, out of reach of the terminal's Ctrl-C.
+      signalHeldCommands(signal);
+      stop();
+    });
+  }
 
   const ctx: ToolContext<O> = {
     opts: opts as O & ParsedOptions,
@@ -97,11 +157,10 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
       const program = buildProgram(config);
       if (opts.ebpf) {
         process.stdout.write(program.text);
-        process.exit(0);
+        throw new ProgramPrinted();
       }
       const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: config.autoAttach, cache: !opts['no-cache'] });
-      const notice = headersMismatchNotice(bpf.headers);
-      if (notice) process.stderr.write(`${spec.name}: ${notice}\n`);
+      noteHeaders(tool, bpf.headers, opts);
       if (config.autoAttach !== false) this.attached(bpf, config.attachments);
       return bpf;
     },
@@ -112,25 +171,22 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     attached(bpf, attachments = []) {
       if (opts.explain) process.stderr.write(explain(bpf, attachments));
       // Tests and the benchmark wait for this line instead of guessing when probes are live.
-      if (process.env.BPFKIT_READY === '1') process.stderr.write(`${spec.name}: ready\n`);
+      if (process.env.BPFKIT_READY === '1') process.stderr.write(`${tool}: ready\n`);
     },
     print: (line) => { process.stdout.write(`${line}\n`); },
     json: (value) => { process.stdout.write(`${toJson(value)}\n`); },
-    warn: (message) => { process.stderr.write(`${spec.name}: ${message}\n`); },
+    warn: (message) => { process.stderr.write(`${tool}: ${message}\n`); },
   };
 
   try {
-    // Before anything probes the kernel: without root every probe fails, and the reason would be lost.
-    if (!opts.ebpf) requireRoot();
+    // Before anything probes the kernel: without root every probe fails, and the reason would be
+    // lost. A tool says which of its runs need no privilege (syscount -l lists syscalls).
+    if (!opts.ebpf && (spec.needsRoot?.(opts) ?? true)) requireRoot();
     await body(ctx);
   } catch (err) {
-    closeAll();
-    return fail(spec.name, err);
+    if (!(err instanceof ProgramPrinted)) return fail(err);
   }
-  await closeAllAsync();
-  // process.exit() drops what a pipe has not taken yet (anything beyond its 64 KiB buffer).
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  process.exit(0);
+  return endNormally(() => ctx.exitCode ?? 0);
 }
 
 export function toJson(value: unknown): string {
@@ -140,7 +196,21 @@ export function toJson(value: unknown): string {
   });
 }
 
-function fail(tool: string, err: unknown): never {
+/** Resolves once stdout has taken everything written so far, with the error if it could not. */
+function flushStdout(): Promise<Error | null> {
+  return new Promise((resolve) => process.stdout.write('', (err) => resolve(err ?? null)));
+}
+
+/** A closed pipe is the reader's way to say "enough" (status 0); any other write error is a failure (1). */
+function reportOutputError(tool: string, err: NodeJS.ErrnoException): number {
+  if (err.code === 'EPIPE') return 0;
+  const known = typeof err.errno === 'number' ? util.getSystemErrorMap().get(err.errno) : undefined;
+  process.stderr.write(`${tool}: cannot write output: ${known ? `${known[1]} (${known[0]})` : err.message}\n`);
+  return 1;
+}
+
+/** Says what went wrong in one line (more with BPFKIT_DEBUG=1) and returns the exit status. */
+function reportFailure(tool: string, err: unknown): number {
   const debug = process.env.BPFKIT_DEBUG === '1';
   let status = 1;
   let message: string;
@@ -159,5 +229,35 @@ function fail(tool: string, err: unknown): never {
   }
   process.stderr.write(`${tool}: ${message}\n`);
   if (debug && err instanceof Error && !(err instanceof BpfError) && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(status);
+  return status;
+}
+
+// --- the kernel headers note ---
+
+let headersNoted = false;
+
+/**
+ * Says, once per kernel (and on every --explain; never with --quiet), that libbcc compiles against
+ * another kernel's headers. Once: it changes nothing in the results, and a note on every start
+ * teaches users to skip stderr. Per process too: the exporter loads several programs.
+ */
+function noteHeaders(tool: string, headers: KernelHeaders, opts: ParsedOptions): void {
+  if (headers.exact || headersNoted || opts.quiet) return;
+  headersNoted = true;
+  if (!opts.explain && !firstNoteOnThisKernel(headers)) return;
+  process.stderr.write(`${tool}: note: headers ${headers.release} on kernel ${os.release()} (results exact: layouts from tracefs, BTF)\n`);
+}
+
+/** True unless this kernel's note was given already; remembered in the binding's cache directory. */
+function firstNoteOnThisKernel(headers: KernelHeaders): boolean {
+  // The binding's cache root (its kernel.ts cacheRoot(), not exported).
+  const stamp = path.join(process.env.BPFKIT_CACHE_DIR ?? '/var/cache/bpfkit', 'notes', `headers-${os.release()}`);
+  try {
+    if (fs.readFileSync(stamp, 'utf8') === headers.release) return false;
+  } catch { /* not noted yet */ }
+  try {
+    fs.mkdirSync(path.dirname(stamp), { recursive: true });
+    fs.writeFileSync(stamp, headers.release);
+  } catch { /* cannot remember: say it every time rather than never */ }
+  return true;
 }

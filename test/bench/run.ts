@@ -13,7 +13,7 @@ import { Proc, firstErrorLine, sleep, startTime, started, stopAll } from './lib/
 import { buildWorkloads } from './lib/workloads.ts';
 import { rotate, summarize } from './lib/stats.ts';
 import { renderMarkdown, renderText, type Table } from './lib/table.ts';
-import { BPFTRACE, TOOLS, TOOL_NAMES, type Setup, type ToolName } from './lib/tracers.ts';
+import { BPFTRACE, TOOL_NAMES, loadToolBenches, type Setup, type ToolName } from './lib/tracers.ts';
 import { ONE_LINER_REFERENCE, burst, manyFlows, overhead, resources, startup, type Bench, type Options } from './lib/phases.ts';
 import { drain10k, eventCost, exporter } from './lib/binding.ts';
 import {
@@ -58,7 +58,7 @@ function parseOptions(argv: string[]): { opts: Options; tools: ToolName[]; skip:
     if (!Number.isFinite(v) || v < min) { process.stderr.write(`bench: --${name} must be a number ≥ ${min}\n`); process.exit(2); }
     return v;
   };
-  const tools = (a.tools ? String(a.tools).split(',') : TOOL_NAMES) as ToolName[];
+  const tools: ToolName[] = a.tools ? String(a.tools).split(',') : [...TOOL_NAMES];
   for (const t of tools) if (!TOOL_NAMES.includes(t)) { process.stderr.write(`bench: no tool ${t}\n`); process.exit(2); }
   const skip = new Set(a.skip ? String(a.skip).split(',') : []);
   for (const s of skip) if (!(PHASES as readonly string[]).includes(s)) { process.stderr.write(`bench: no phase ${s}\n`); process.exit(2); }
@@ -250,8 +250,9 @@ async function main(): Promise<void> {
     }
     const floorOneLinerMs = results.floors?.find((f) => f.what.startsWith('bpftrace'))?.readyMs?.median;
 
+    const benches = await loadToolBenches(tools);
     for (const name of tools) {
-      const tool = TOOLS[name];
+      const tool = benches[name];
       const r: NonNullable<Results['tools'][ToolName]> = {};
       results.tools[name] = r;
       if (!skip.has('startup')) { log(`${name}: start-up`); r.startup = await startup(bench, tool); }

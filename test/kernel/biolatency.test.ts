@@ -11,6 +11,9 @@ import { startTool, runToolToEnd, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { completed, createLoopDevice, statDelta, type BlockStat, type LoopDevice } from '../helpers/loopdev.ts';
 import { buildProgram } from '../../lib/run/program.ts';
+import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
+import { configureBiolatency, type BiolatencyConfig } from '../../tools/biolatency/program.ts';
+import { requestFlagLayout } from '../../tools/biolatency/block-flags.ts';
 import { log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
 
 const READS = 60;
@@ -215,17 +218,21 @@ test('with no usable completion probe it fails and says why, instead of printing
 
 test('the kprobe fallbacks of the C program compile (-Q with -D -e, and -F)', async (t) => {
   if (!needsBpf(t)) return;
-  const common = { MATCH_BY_REQUEST: 1, NS_PER_UNIT: 1000, HIST_ENTRIES: 128, GROUP_ENTRIES: 16, FILTER_DEV: 0, TARGET_DEV: 0, REQUEUE_PROBE: 0, MERGE_PROBE: 0, ISSUE_PROBE: 2, DONE_PROBE: 2 };
-  const variants = [
-    { ...common, QUEUED: 1, QUEUED_PROBE: 2, GROUP_BY: 1, EXTENSION: 1, RQ_Q_OFFSET: 0, Q_DISK_OFFSET: 104, DISK_MAJOR_OFFSET: 0, DISK_FIRST_MINOR_OFFSET: 4 },
-    { ...common, QUEUED: 0, QUEUED_PROBE: 0, GROUP_BY: 2, EXTENSION: 0, RQ_CMD_FLAGS_OFFSET: 24, FLAGS_MASK: 0x3fffff, RQ_DATA_LEN_OFFSET: 44 },
+  // This kernel has no kprobes: a view of it that has them, and no block tracepoints, picks them.
+  const kprobesOnly: KernelView = { ...liveKernel(), rawTracepoints: () => false, tracepoint: () => false, kprobes: () => true, kernelFunction: () => true };
+  const common = { nsPerUnit: 1000, avoid: [] };
+  const variants: BiolatencyConfig[] = [
+    { ...common, queued: true, grouping: 'disk', extension: true },
+    { ...common, queued: false, grouping: 'flags', extension: false, flagLayout: requestFlagLayout() },
   ];
-  for (const defines of variants) {
-    const program = buildProgram({ file: 'biolatency.bpf.c', defines });
+  for (const config of variants) {
+    const configured = configureBiolatency(config, kprobesOnly);
+    assert.deepEqual(configured.probes.map((p) => p.kind), config.queued ? ['kprobe', 'kprobe', 'kprobe'] : ['kprobe', 'kprobe']);
+    const program = buildProgram(configured);
     const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: false });
     try {
       const names = bpf.functionNames();
-      for (const fn of ['on_issue', 'on_done', ...(defines.QUEUED ? ['on_queued'] : [])]) assert.ok(names.includes(fn), `${fn} in ${names}`);
+      for (const fn of ['on_issue', 'on_done', ...(config.queued ? ['on_queued'] : [])]) assert.ok(names.includes(fn), `${fn} in ${names}`);
     } finally {
       bpf.close();
     }

@@ -6,16 +6,19 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { BPF, PROG_TYPE, type PerfEventArray } from 'bcc-node-bindings';
+import path from 'node:path';
+import { BPF, PROG_TYPE, tracepointExists, type PerCpuTable, type PerfEventArray, type RingBufTable } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
 import { startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
-import { buildProgram } from '../../lib/run/program.ts';
-import { taskParentOffsets, argAreaOffsets, taskCommOffset } from '../../lib/kernel/offsets.ts';
+import { buildProgram, inlineHeaders } from '../../lib/run/program.ts';
+import { BPF_INCLUDE_DIR } from '../../lib/run/paths.ts';
+import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
-import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/kernel/pinned-maps.ts';
-import { argsText, decodeExecRecord } from '../../tools/execsnoop/events.ts';
-import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
+import { CGROUP_MAP, MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
+import { COMM_LEN, EXEC_EVENT_OFFSETS, RECORD_HEADER_SIZE, argsText, decodeExecRecord } from '../../tools/execsnoop/events.ts';
+import { configureExecsnoop, type ExecsnoopConfig } from '../../tools/execsnoop/program.ts';
+import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
 
 const TAG = `es${process.pid}`;
 const MY_COMM = fs.readFileSync('/proc/self/comm', 'utf8').trim();
@@ -280,29 +283,27 @@ test('a burst of 5,000 execs: every one is seen or reported lost, and none is lo
   assert.equal(new Set(burst.map((r) => r.PID)).size, burst.length, 'each exec once');
 });
 
-// --- the fallbacks, which this kernel does not need: built and run (or verified) directly ---
+// --- the fallbacks, which this kernel does not need: configured for a kernel without what they
+// replace (a KernelView that hides it), then built and run (or verified) directly ---
 
-function program(defines: Record<string, number | boolean>) {
-  return buildProgram({
-    file: 'execsnoop.bpf.c',
-    defines: {
-      TRACE_FAILS: false, SUCCESS_AT_EXEC_TP: true, EXECVE_HOOK: 0, EXECVEAT_HOOK: 0, MAX_ARGS: 20,
-      FILTER_UID: false, TARGET_UID: 0, FILTER_PPID: false, TARGET_PPID: 0, FILTER_CGROUP: false,
-      FILTER_CGROUP_MAP: false, FILTER_MNTNS_MAP: false, USE_RINGBUF: true, RINGBUF_PAGES: 64,
-      ...taskParentOffsets(), ...taskCommOffset(), ...argAreaOffsets(), ...defines,
-    },
-  });
+/** execsnoop's program as configureExecsnoop makes it for this kernel with `hidden` taken away. */
+function fallback(config: ExecsnoopConfig, hidden: Partial<KernelView>) {
+  const program = configureExecsnoop(config, { ...liveKernel(), ...hidden });
+  return { program, built: buildProgram(program) };
 }
 
 test('without sched_process_exec or a ring buffer, execs are reported at the syscall tracepoints\' exit through a perf buffer', async (t) => {
   if (!needsBpf(t)) return;
-  const p = program({ SUCCESS_AT_EXEC_TP: false, TRACE_FAILS: true, EXECVE_HOOK: 1, FILTER_PPID: true, TARGET_PPID: process.pid, USE_RINGBUF: false });
+  const { program, built: p } = fallback({ fails: true, maxArgs: 20, ppid: process.pid }, {
+    tracepoint: (category, event) => !(category === 'sched' && event === 'sched_process_exec') && tracepointExists(category, event),
+    ringBuffer: () => false,
+  });
+  assert.deepEqual([program.defines!.SUCCESS_AT_EXEC_TP, program.defines!.EXECVE_TRACEPOINT, program.defines!.USE_RINGBUF], [false, true, false]);
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
     const records: Buffer[] = [];
     const events = bpf.table<PerfEventArray<Buffer>>('events').open((r) => records.push(r), { raw: true });
-    bpf.attachTracepoint({ tp: 'syscalls:sys_enter_execve', fnName: 'tracepoint__syscalls__sys_enter_execve' });
-    bpf.attachTracepoint({ tp: 'syscalls:sys_exit_execve', fnName: 'tracepoint__syscalls__sys_exit_execve' });
+    program.attach(bpf);
     const ok = await run('/bin/echo', [`exit-${TAG}`, 'a b']);
     const failed = await run(workload('exec_as'), ['execve', `/nonexistent/${TAG}`, 'x', 'f1']);
     events.flush();
@@ -318,7 +319,12 @@ test('without sched_process_exec or a ring buffer, execs are reported at the sys
 
 test('the kprobe fallback (kernels without syscall tracepoints) passes the verifier', async (t) => {
   if (!needsBpf(t)) return;
-  const p = program({ TRACE_FAILS: true, EXECVE_HOOK: 2, EXECVEAT_HOOK: 2, MAX_ARGS: 60, USE_RINGBUF: false });
+  const { program, built: p } = fallback({ fails: true, maxArgs: 60 }, {
+    tracepoint: (category, event) => category !== 'syscalls' && tracepointExists(category, event),
+    kprobes: () => true,
+    ringBuffer: () => false,
+  });
+  assert.deepEqual([program.defines!.EXECVE_KPROBE, program.defines!.EXECVEAT_KPROBE, program.defines!.EXECVE_TRACEPOINT], [true, true, false]);
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
     assert.deepEqual(bpf.functionNames().sort(), ['exec_return', 'syscall__execve', 'syscall__execveat', 'tracepoint__sched__sched_process_exec']);
@@ -326,5 +332,86 @@ test('the kprobe fallback (kernels without syscall tracepoints) passes the verif
     assert.ok(bpf.loadFunc('tracepoint__sched__sched_process_exec', PROG_TYPE.TRACEPOINT).fd >= 0);
   } finally {
     bpf.close();
+  }
+});
+
+// --- the record contract: struct exec_event in C is the truth ---
+
+test('events.ts reads struct exec_event at the offsets libbcc lays the C struct out with', async (t) => {
+  if (!needsBpf(t)) return;
+  const p = buildProgram(configureExecsnoop({ fails: false, maxArgs: 20 }));
+  const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
+  try {
+    // `scratch` holds the record each CPU builds: its value type is struct exec_event.
+    const layout = bpf.table('scratch').info.leafLayout;
+    assert.equal(layout.kind, 'struct');
+    if (layout.kind !== 'struct') return;
+    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), EXEC_EVENT_OFFSETS);
+    const length = (name: string) => { const f = fields.find((x) => x.name === name)!.layout; return f.kind === 'chararray' ? f.length : -1; };
+    assert.deepEqual([length('comm'), length('pcomm')], [COMM_LEN, COMM_LEN]);
+    assert.equal(RECORD_HEADER_SIZE, EXEC_EVENT_OFFSETS.data);
+  } finally {
+    bpf.close();
+  }
+});
+
+// --- bpfkit/events.h, as the snoop tools will use it ---
+
+test('bpfkit/events.h: a ring buffer delivers what fits and counts the rest in `lost`; a perf buffer delivers every record, reserved or copied', async (t) => {
+  if (!needsBpf(t)) return;
+  // A shell whose PID is known before it execs /bin/true: the probe reports that exec only.
+  const held = heldShell(t, 'exec /bin/true');
+  for (let i = 0; i < 200 && !fs.readFileSync(`/proc/${held.pid}/cmdline`, 'utf8').startsWith('sh\0'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const program = (ring: boolean) => inlineHeaders(`#define USE_RINGBUF ${ring ? 1 : 0}
+#define RINGBUF_PAGES 1
+struct big_event { u32 pid; u32 shape; char fill[3000]; };
+#define BPFKIT_EVENT struct big_event
+#include "bpfkit/events.h"
+BPF_PERCPU_ARRAY(copy_scratch, struct big_event, 1);
+
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    if (pid != ${held.pid})
+        return 0;
+    /* in place, twice: one page holds one record, so a ring buffer must refuse the second */
+    for (int i = 1; i <= 2; i++) {
+        struct big_event *ev = bpfkit_event_reserve();
+        if (!ev)
+            continue;
+        ev->pid = pid;
+        ev->shape = i;
+        bpfkit_event_submit(args, ev);
+    }
+    /* built elsewhere, then copied */
+    int zero = 0;
+    struct big_event *copy = copy_scratch.lookup(&zero);
+    if (!copy)
+        return 0;
+    copy->pid = pid;
+    copy->shape = 3;
+    bpfkit_event_output(args, copy, sizeof(*copy));
+    return 0;
+}`, 'events-test.bpf.c', (name) => fs.readFileSync(path.join(BPF_INCLUDE_DIR, name), 'utf8'));
+  const ring = new BPF({ text: program(true), autoAttach: true });
+  const perf = new BPF({ text: program(false), autoAttach: false });
+  try {
+    const fromPerf: number[] = [];
+    const perfEvents = perf.table<PerfEventArray<Buffer>>('events').open((r) => fromPerf.push(r.readUInt32LE(4)), { raw: true, pageCount: 8 });
+    perf.attachTracepoint({ tp: 'sched:sched_process_exec', fnName: 'tracepoint__sched__sched_process_exec' });
+    await held.go();
+    // The ring is read only now: nothing was consumed while the probe ran.
+    const fromRing: number[] = [];
+    ring.table<RingBufTable<Buffer>>('events').open((r) => fromRing.push(r.readUInt32LE(4)), { raw: true }).flush();
+    perfEvents.flush();
+    assert.deepEqual(fromRing, [1]);
+    assert.equal(ring.table<PerCpuTable<number, bigint>>('lost').sum(0), 2n);
+    assert.deepEqual(fromPerf, [1, 2, 3]);
+  } finally {
+    ring.close();
+    perf.close();
   }
 });

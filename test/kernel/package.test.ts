@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { needsBpf } from '../helpers/kernel.ts';
 import { REPO } from '../helpers/tool.ts';
+import { TOOL_NAMES } from '../../tools/index.ts';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-pack-'));
 process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
@@ -47,7 +48,7 @@ test('npx <tarball> --list and npx <tarball> syscount -d 1 run from an empty fol
   const tarball = pack();
   const list = npx(tarball, ['--list']);
   assert.equal(list.code, 0, list.stderr);
-  for (const tool of ['execsnoop', 'syscount', 'biolatency', 'tcptop']) assert.match(list.stdout, new RegExp(`^${tool} `, 'm'));
+  for (const tool of TOOL_NAMES) assert.match(list.stdout, new RegExp(`^${tool} `, 'm'));
   const run = npx(tarball, ['syscount', '-d', '1']);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^Tracing syscalls, printing top 10\.\.\. Ctrl\+C to quit\./m);
@@ -62,7 +63,7 @@ test("the installed package's commands run from their bin links, without Node's 
     stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000,
     env: { ...process.env, npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false' },
   });
-  for (const tool of ['bpfkit', 'execsnoop', 'syscount', 'biolatency', 'tcptop']) {
+  for (const tool of ['bpfkit', ...TOOL_NAMES]) {
     // Were the variable kept, node would warn on stderr about the bundle that is not there.
     const run = spawnSync(path.join(prefix, 'node_modules/.bin', tool), ['--help'], {
       cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' },

@@ -212,6 +212,61 @@ test('--exec runs the command held until attached, counts only it, and stops whe
   assert.equal(stdout.trimEnd().split('\n').pop(), 'Detaching...');
 });
 
+test('--exec exits with the command\'s status: `--exec false` 1, `--exec sh -c "exit 7"` 7', async (t) => {
+  if (!needsBpf(t)) return;
+  const [falsy, seven] = await Promise.all([
+    runToolToEnd('syscount', ['--exec', 'false'], { timeoutMs: 30_000 }),
+    runToolToEnd('syscount', ['-T', '3', '--exec', 'sh', '-c', 'exit 7'], { timeoutMs: 30_000 }),
+  ]);
+  assert.equal(falsy.code, 1, falsy.stderr);
+  assert.equal(seven.code, 7, seven.stderr);
+  // The report is printed as on any other end.
+  for (const run of [falsy, seven]) assert.equal(run.stdout.trimEnd().split('\n').pop(), 'Detaching...');
+});
+
+test('--exec with -d: the end of the trace ends the command (SIGTERM), and its status is the run\'s (143)', async (t) => {
+  if (!needsBpf(t)) return;
+  const { code, stdout, stderr } = await runToolToEnd('syscount', ['-d', '1', '--exec', 'sleep', '77'], { timeoutMs: 30_000 });
+  assert.equal(code, 143, stderr);
+  assert.equal(tables(stdout).length, 1);
+  assert.equal(stdout.trimEnd().split('\n').pop(), 'Detaching...');
+});
+
+/** The PIDs of `parent`'s children, from /proc/<pid>/stat (its fourth field is the parent). */
+function childrenOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) found.push(Number(entry));
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
+
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+  test(`--exec sleep 77: ${signal} to syscount ends the command too, waits for it, and exits with its status (${128 + number})`, async (t) => {
+    if (!needsBpf(t)) return;
+    const run = startTool('syscount', ['--exec', 'sleep', '77']);
+    await run.ready;
+    // Released after "ready": the held shell becomes sleep (same PID) with its exec.
+    let sleeper: number | undefined;
+    for (let i = 0; i < 500 && sleeper === undefined; i++) {
+      sleeper = childrenOf(run.child.pid!).find((pid) => {
+        try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8') === 'sleep\n'; } catch { return false; }
+      });
+      if (sleeper === undefined) await sleep(10);
+    }
+    assert.ok(sleeper !== undefined, `no sleep under syscount (PID ${run.child.pid})`);
+    const code = await run.stop(signal);
+    assert.equal(fs.existsSync(`/proc/${sleeper}`), false, `sleep (PID ${sleeper}) is still there after syscount ended with ${code}`);
+    // The command is out of the terminal's reach (a session of its own): syscount passed the signal on.
+    assert.equal(code, 128 + number, run.stderr);
+    assert.equal(run.stdout.trimEnd().split('\n').pop(), 'Detaching...', run.stderr);
+  });
+}
+
 test('--cgroup counts only tasks in that cgroup v2', async (t) => {
   if (!needsBpf(t)) return;
   const root = cgroupV2Mount();
@@ -251,6 +306,21 @@ test('-l lists a name for every syscall tracepoint of the running kernel', async
     assert.ok(listed.has(found.name), `${found.name} (${event}) not listed`);
   }
   assert.equal(stdout.split('\n')[0], ['_sysctl', 'accept', 'accept4', 'access'].map((n) => n.padEnd(22)).join('   '));
+});
+
+test('-l needs no privilege: as nobody it lists the same names as root, and exits 0', async (t) => {
+  if (!needsBpf(t)) return;
+  const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', path.join(REPO, 'tools/syscount.ts'), '-l'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+  assert.equal(stdout, (await runToolToEnd('syscount', ['-l'])).stdout);
+  assert.equal(new Set(stdout.split(/\s+/).filter(Boolean)).size, syscalls().length);
 });
 
 test('the table\'s numbers are the running kernel\'s: syscalls:sys_enter_* events report the same __syscall_nr', async (t) => {
@@ -371,4 +441,14 @@ test('bad input exits 2 with one line on stderr', async (t) => {
     assert.equal(stderr.trimEnd().split('\n').length, 1, `${args.join(' ')}: ${stderr}`);
     assert.match(stderr, /^syscount: /);
   }));
+});
+
+test('-t with a TID no thread has says so', async () => {
+  const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  let tid = pidMax - 1;
+  while (fs.existsSync(`/proc/${tid}`)) tid--;
+  const { code, stdout, stderr } = await runToolToEnd('syscount', ['-t', String(tid)]);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  assert.equal(stderr, `syscount: argument -t/--tid: no thread with TID ${tid} (see syscount --help)\n`);
 });

@@ -8,12 +8,14 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { BPF, PROG_TYPE, kernelBtf } from 'bcc-node-bindings';
 import { buildProgram } from '../../lib/run/program.ts';
+import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
+import { configureTcptop } from '../../tools/tcptop/program.ts';
 import { needsBpf } from '../helpers/kernel.ts';
 import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
-import { CGROUP_MAP, MNTNS_MAP, createPinnedHashMap, updatePinnedMap } from '../../lib/kernel/pinned-maps.ts';
-import { ensureBpffs, u64 } from '../helpers/bpffs.ts';
+import { CGROUP_MAP, MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
+import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
 
 // --- the workload: tcpflows prints "server PID PORT" and "client PID LPORT..." ---
 
@@ -187,8 +189,8 @@ test('--json reports the exact bytes of each end, and a connection opened before
   // The struct reads use this kernel's BTF offsets, passed to the program as numbers.
   const ebpf = await runToolToEnd('tcptop', ['--ebpf']);
   const btf = kernelBtf();
-  for (const [define, field] of [['SK_DADDR_OFF', 'skc_daddr'], ['SK_RCV_SADDR_OFF', 'skc_rcv_saddr'], ['SK_DPORT_OFF', 'skc_dport'],
-    ['SK_NUM_OFF', 'skc_num'], ['SK_FAMILY_OFF', 'skc_family'], ['SK_V6_DADDR_OFF', 'skc_v6_daddr'], ['SK_V6_RCV_SADDR_OFF', 'skc_v6_rcv_saddr']]) {
+  for (const [define, field] of [['SOCK_DADDR_OFFSET', 'skc_daddr'], ['SOCK_RCV_SADDR_OFFSET', 'skc_rcv_saddr'], ['SOCK_DPORT_OFFSET', 'skc_dport'],
+    ['SOCK_NUM_OFFSET', 'skc_num'], ['SOCK_FAMILY_OFFSET', 'skc_family'], ['SOCK_V6_DADDR_OFFSET', 'skc_v6_daddr'], ['SOCK_V6_RCV_SADDR_OFFSET', 'skc_v6_rcv_saddr']]) {
     assert.match(ebpf.stdout, new RegExp(`^#define ${define} ${btf.offsetOf('sock', `__sk_common.${field}`)}$`, 'm'));
   }
 });
@@ -302,23 +304,30 @@ test('a full flow table is reported on stderr and in JSON; Ctrl-C prints the int
 
 test('the fallbacks for kernels without the sock tracepoints compile, and the kprobe one passes this kernel\'s verifier', async (t) => {
   if (!needsBpf(t)) return;
-  // What tools/tcptop.ts passes, with BYTES_FROM forced to fexit (2) and kprobes (3). This kernel
-  // has neither kprobes nor fentry to attach them to; loading still runs the verifier.
+  // What configureTcptop chooses on kernels like this one without the sock tracepoints, with
+  // fentry (fexit) or only kprobes, before and after 5.19. This kernel has neither kprobes nor
+  // fentry to attach them to; loading still runs the verifier.
   const ebpf = await runToolToEnd('tcptop', ['--ebpf']);
   const defines = Object.fromEntries([...ebpf.stdout.matchAll(/^#define ([A-Z_0-9]+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
-  assert.equal(defines.BYTES_FROM, 1, 'the sock tracepoints are chosen here');
-  for (const [bytesFrom, functions] of [
-    [2, ['kretfunc__tcp_recvmsg', 'kretfunc__tcp_sendmsg']],
-    [3, ['kprobe__tcp_recvmsg', 'kprobe__tcp_sendmsg', 'kretprobe__tcp_recvmsg', 'kretprobe__tcp_sendmsg']],
+  assert.equal(defines.BYTES_FROM_SOCK_TP, 1, 'the sock tracepoints are chosen here');
+  const live = liveKernel();
+  const noSockTp = (v: Partial<KernelView>): KernelView => ({
+    ...live, tracepoint: (c, e) => !['sock_send_length', 'sock_recv_length'].includes(e) && live.tracepoint(c, e), kernelFunction: () => true, ...v,
+  });
+  for (const [kernel, functions] of [
+    [{ fentry: () => true }, ['kretfunc__tcp_recvmsg', 'kretfunc__tcp_sendmsg']],
+    [{ fentry: () => false, kprobes: () => true }, ['kprobe__tcp_recvmsg', 'kprobe__tcp_sendmsg', 'kretprobe__tcp_recvmsg', 'kretprobe__tcp_sendmsg']],
   ] as const) {
-    for (const nonblock of [0, 1]) {
-      const program = buildProgram({ file: 'tcptop.bpf.c', defines: { ...defines, BYTES_FROM: bytesFrom, TCP_RECVMSG_NONBLOCK: nonblock } });
+    for (const release of ['5.15.0', '6.18.0']) {
+      const config = configureTcptop({ maxFlows: 65536 }, noSockTp({ ...kernel, release }));
+      assert.equal(config.defines!.TCP_RECVMSG_NONBLOCK, release === '5.15.0');
+      const program = buildProgram(config);
       const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: false });
       try {
         // Newer bcc names fexit programs kretfunc__vmlinux__<function>.
         const names = bpf.functionNames().filter((n) => !n.startsWith('tracepoint__')).map((n) => n.replace('__vmlinux__', '__'));
         assert.deepEqual(names.sort(), [...functions]);
-        if (bytesFrom === 3) for (const name of functions) assert.ok(bpf.loadFunc(name, PROG_TYPE.KPROBE).fd >= 0, name);
+        if (config.defines!.BYTES_FROM_KPROBES) for (const name of functions) assert.ok(bpf.loadFunc(name, PROG_TYPE.KPROBE).fd >= 0, name);
       } finally {
         bpf.close();
       }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { log2Buckets, negotiate, render, type MetricFamily } from '../../lib/metrics/exposition.ts';
+import { log2BucketBounds, negotiate, render, type MetricFamily } from '../../lib/metrics/exposition.ts';
 import { parseListenAddress } from '../../lib/metrics/server.ts';
 
 const families: MetricFamily[] = [
@@ -45,10 +45,10 @@ test('the scraper\'s Accept header picks the format', () => {
 
 test('log2 slots become exact cumulative le bounds: slot i holds values below 2^i units', () => {
   // bcc's bpf_log2l: slot 1 = 0..1, slot 2 = 2..3, slot 3 = 4..7 (µs here).
-  const { buckets, count } = log2Buckets([0, 5, 0, 2, 0, 0], 1e-6);
+  const { buckets, count } = log2BucketBounds([0, 5, 0, 2, 0, 0], 1e-6);
   assert.deepEqual(buckets, [{ le: 2e-6, count: 5n }, { le: 4e-6, count: 5n }, { le: 8e-6, count: 7n }]);
   assert.equal(count, 7n);
-  assert.deepEqual(log2Buckets([], 1e-6), { buckets: [], count: 0n });
+  assert.deepEqual(log2BucketBounds([], 1e-6), { buckets: [], count: 0n });
 });
 
 test('listen addresses: a port alone binds to loopback', () => {

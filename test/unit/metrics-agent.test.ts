@@ -1,7 +1,7 @@
 // The metrics agent's bookkeeping: the per-tool series limit and the monotonic clamp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunningTotals, SeriesBook, gather, type Collector } from '../../lib/metrics/agent.ts';
+import { DrainedTotals, SeriesBook, gather, type Collector } from '../../lib/metrics/agent.ts';
 import { render } from '../../lib/metrics/exposition.ts';
 
 test('the first N label sets are kept for good; later ones are dropped and each counted once', () => {
@@ -23,7 +23,7 @@ test('a counter never goes down, even if the map it comes from lost an entry', (
 });
 
 test('running totals add drained values per key', () => {
-  const totals = new RunningTotals<bigint>((a, b) => a + b);
+  const totals = new DrainedTotals<bigint>((a, b) => a + b);
   totals.absorb('k', 2n);
   totals.absorb('k', 3n);
   assert.equal(totals.get('k'), 5n);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RunningTotals, headerLine, intervalJson, intervalText, listColumns, rowLine, topRows, type ReportOptions, type Row,
+  IntervalDeltas, headerLine, intervalJson, intervalText, listColumns, rowLine, topRows, type ReportOptions, type Row,
 } from '../../tools/syscount/report.ts';
 
 const name = (nr: number) => ({ 0: 'read', 1: 'write', 35: 'nanosleep' } as Record<number, string>)[nr] ?? `[unknown: ${nr}]`;
@@ -51,7 +51,7 @@ test('--json carries the same rows with stable field names', () => {
 });
 
 test('running totals become per-interval counts; keys with nothing new are left out', () => {
-  const totals = new RunningTotals();
+  const totals = new IntervalDeltas();
   const at = (entries: Array<[number, number, number]>) => new Map(entries.map(([k, count, totalNs]) => [k, { count, totalNs }]));
   assert.deepEqual(totals.delta(at([[0, 10, 100], [1, 2, 20]])), [{ key: 0, count: 10, totalNs: 100 }, { key: 1, count: 2, totalNs: 20 }]);
   assert.deepEqual(totals.delta(at([[0, 15, 150], [1, 2, 20], [3, 1, 9]])), [{ key: 0, count: 5, totalNs: 50 }, { key: 3, count: 1, totalNs: 9 }]);

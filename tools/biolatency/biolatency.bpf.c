@@ -1,43 +1,32 @@
 /* biolatency: block I/O latency as log2 histograms, per disk or per flag set if asked.
+ * What it traces and why: tools/biolatency/README.md; the choices: tools/biolatency/program.ts.
  *
- * A request's time starts when it is issued to the device (or, with -Q, when it was first
- * queued in the OS) and ends when the device completes it. Starts wait in `start`, keyed by
- * the request itself when the probes receive `struct request *` (raw tracepoints, kprobes): that
- * key is stable from queue to completion whatever merges do to the request's sector. Where only
- * classic tracepoints exist, the key is (dev, sector), as bcc uses.
- *
- * Nothing here reads a kernel struct at an offset from the compile-time headers, which need not
- * be the running kernel's: the disk and flags of a request come either from tracepoint fields
- * (dev, rwbs) or from offsets the tool read from the running kernel's BTF.
- *
- * Configuration (prepended by tools/biolatency.ts as #defines from validated numbers):
+ * Configuration (prepended by tools/biolatency/program.ts as #defines from validated numbers):
  *   MATCH_BY_REQUEST   1: keys are request pointers; 0: (dev, sector) from classic tracepoints
  *   QUEUED             -Q: start at the queued probe, keep that time through issue and requeue
- *   NS_PER_UNIT        1000 (usecs) or 1000000 (-m, msecs)
- *   GROUP_BY           GROUP_NONE, GROUP_DISK (-D) or GROUP_FLAGS (-F)
+ *   NS_PER_UNIT        1000 (usecs), 1000000 (-m, msecs) or 1 (the exporter's nanoseconds)
+ *   GROUP_BY_DISK      -D: a histogram per disk
+ *   GROUP_BY_FLAGS     -F: a histogram per set of request flags (neither: one histogram)
  *   FILTER_DEV, TARGET_DEV   -d: only this disk (kernel dev_t, major << 20 | minor)
- *   EXTENSION          -e: also sum latencies and counts
+ *   EXTENSION          -e, and for metrics (_sum): also sum latencies and counts per group
  *   HIST_ENTRIES, GROUP_ENTRIES   map sizes: every (group, slot) pair gets its own entry
  *   FLAGS_MASK         -F: the cmd_flags bits the names describe
- *   <EVENT>_PROBE, <EVENT>_ARG   which probe kind each event uses and where its request is
- *   RQ_*_OFFSET, Q_DISK_OFFSET, DISK_*_OFFSET   from the running kernel's BTF
+ *   <POINT>_<VARIANT>  one boolean per way to trace each point, at most one set per point:
+ *                      ISSUE_, DONE_   RAW_TP, TRACEPOINT, KPROBE
+ *                      QUEUED_         RAW_TP, TRACEPOINT_IO_START, TRACEPOINT_RQ_INSERT, KPROBE
+ *                      REQUEUE_, MERGE_   RAW_TP, TRACEPOINT
+ *   <POINT>_ARG        with <POINT>_RAW_TP: the raw tracepoint argument that is the request
+ *   RQ_*_OFFSET, Q_DISK_OFFSET, DISK_*_OFFSET   from the running kernel's BTF (never from the
+ *                      compile-time headers, which may be another kernel's)
  *   RWBS_*             -F on classic tracepoints: flag values for the rwbs letters
  */
 
-#define GROUP_NONE 0
-#define GROUP_DISK 1
-#define GROUP_FLAGS 2
-
-#define PROBE_NONE 0
-#define PROBE_RAW 1
-#define PROBE_KPROBE 2
-#define PROBE_TRACEPOINT 3
-
-#if ISSUE_PROBE == PROBE_KPROBE || QUEUED_PROBE == PROBE_KPROBE || DONE_PROBE == PROBE_KPROBE
+#if ISSUE_KPROBE || QUEUED_KPROBE || DONE_KPROBE
 #include <uapi/linux/ptrace.h>
 #endif
 
-/* A request in flight: its address, or its disk and first sector. */
+/* A request in flight: its address (stable from queue to completion, whatever merges do to its
+ * sector), or, where only classic tracepoints exist, its disk and first sector as bcc keys it. */
 struct start_key {
     u64 id;
     u64 sector;
@@ -154,9 +143,9 @@ static __always_inline int io_done(struct start_key *key)
     if (!val)
         return 0;   /* started before tracing began, filtered out, or a later partial completion */
     u64 delta = bpf_ktime_get_ns() - val->ts;
-#if GROUP_BY == GROUP_DISK
+#if GROUP_BY_DISK
     u64 group = val->dev;
-#elif GROUP_BY == GROUP_FLAGS
+#elif GROUP_BY_FLAGS
     u64 group = val->flags;
 #else
     u64 group = 0;
@@ -190,7 +179,7 @@ static __always_inline int io_done(struct start_key *key)
 
 static __always_inline u32 request_dev(u64 rq)
 {
-#if GROUP_BY == GROUP_DISK || FILTER_DEV
+#if GROUP_BY_DISK || FILTER_DEV
     /* disk_devt(rq->q->disk), as the block tracepoints compute their dev field */
     void *q = 0, *disk = 0;
     int major = 0, minor = 0;
@@ -208,7 +197,7 @@ static __always_inline u32 request_dev(u64 rq)
 
 static __always_inline u32 request_flags(u64 rq)
 {
-#if GROUP_BY == GROUP_FLAGS
+#if GROUP_BY_FLAGS
     u32 flags = 0;
     bpf_probe_read_kernel(&flags, sizeof(flags), (void *)(rq + RQ_CMD_FLAGS_OFFSET));
     return flags & FLAGS_MASK;
@@ -257,30 +246,30 @@ static __always_inline int request_done(u64 rq, u64 nr_bytes, int has_bytes)
     return io_done(&key);
 }
 
-#if ISSUE_PROBE == PROBE_RAW
+#if ISSUE_RAW_TP
 int on_issue(struct bpf_raw_tracepoint_args *ctx) { return request_issued(ctx->args[ISSUE_ARG]); }
-#elif ISSUE_PROBE == PROBE_KPROBE
+#elif ISSUE_KPROBE
 int on_issue(struct pt_regs *ctx) { return request_issued(PT_REGS_PARM1(ctx)); }
 #endif
 
-#if QUEUED_PROBE == PROBE_RAW
+#if QUEUED_RAW_TP
 int on_queued(struct bpf_raw_tracepoint_args *ctx) { return request_queued(ctx->args[QUEUED_ARG]); }
-#elif QUEUED_PROBE == PROBE_KPROBE
+#elif QUEUED_KPROBE
 int on_queued(struct pt_regs *ctx) { return request_queued(PT_REGS_PARM1(ctx)); }
 #endif
 
-#if REQUEUE_PROBE == PROBE_RAW
+#if REQUEUE_RAW_TP
 int on_requeue(struct bpf_raw_tracepoint_args *ctx) { return request_requeued(ctx->args[REQUEUE_ARG]); }
 #endif
 
-#if MERGE_PROBE == PROBE_RAW
+#if MERGE_RAW_TP
 int on_merge(struct bpf_raw_tracepoint_args *ctx) { return request_merged(ctx->args[MERGE_ARG]); }
 #endif
 
-#if DONE_PROBE == PROBE_RAW
+#if DONE_RAW_TP
 /* block_rq_complete(rq, error, nr_bytes) */
 int on_done(struct bpf_raw_tracepoint_args *ctx) { return request_done(ctx->args[DONE_ARG], ctx->args[DONE_ARG + 2], 1); }
-#elif DONE_PROBE == PROBE_KPROBE
+#elif DONE_KPROBE
 int on_done(struct pt_regs *ctx) { return request_done(PT_REGS_PARM1(ctx), 0, 0); }
 #endif
 
@@ -290,7 +279,7 @@ int on_done(struct pt_regs *ctx) { return request_done(PT_REGS_PARM1(ctx), 0, 0)
 /* The flag bits rwbs shows (see the kernel's blk_fill_rwbs): [F]{W|R|D|DE|F|N}[F][A][S][M]. */
 static __always_inline u32 rwbs_flags(const char *field)
 {
-#if GROUP_BY == GROUP_FLAGS
+#if GROUP_BY_FLAGS
     /* The context may only be read at constant offsets: parse a copy on the stack. */
     char rwbs[8];
     __builtin_memcpy(rwbs, field, sizeof(rwbs));
@@ -327,7 +316,7 @@ static __always_inline u32 rwbs_flags(const char *field)
 
 #define DEV_SECTOR_KEY(args) { .id = (args)->dev, .sector = (args)->sector }
 
-#if ISSUE_PROBE == PROBE_TRACEPOINT
+#if ISSUE_TRACEPOINT
 TRACEPOINT_PROBE(block, block_rq_issue)
 {
     struct start_key key = DEV_SECTOR_KEY(args);
@@ -335,13 +324,13 @@ TRACEPOINT_PROBE(block, block_rq_issue)
 }
 #endif
 
-#if QUEUED_PROBE == PROBE_TRACEPOINT && QUEUED_TRACEPOINT == 1
+#if QUEUED_TRACEPOINT_IO_START
 TRACEPOINT_PROBE(block, block_io_start)
 {
     struct start_key key = DEV_SECTOR_KEY(args);
     return io_queued(&key, args->dev, rwbs_flags(args->rwbs));
 }
-#elif QUEUED_PROBE == PROBE_TRACEPOINT && QUEUED_TRACEPOINT == 2
+#elif QUEUED_TRACEPOINT_RQ_INSERT
 TRACEPOINT_PROBE(block, block_rq_insert)
 {
     struct start_key key = DEV_SECTOR_KEY(args);
@@ -349,7 +338,7 @@ TRACEPOINT_PROBE(block, block_rq_insert)
 }
 #endif
 
-#if REQUEUE_PROBE == PROBE_TRACEPOINT
+#if REQUEUE_TRACEPOINT
 TRACEPOINT_PROBE(block, block_rq_requeue)
 {
     struct start_key key = DEV_SECTOR_KEY(args);
@@ -357,7 +346,7 @@ TRACEPOINT_PROBE(block, block_rq_requeue)
 }
 #endif
 
-#if MERGE_PROBE == PROBE_TRACEPOINT
+#if MERGE_TRACEPOINT
 TRACEPOINT_PROBE(block, block_rq_merge)
 {
     struct start_key key = DEV_SECTOR_KEY(args);
@@ -365,7 +354,7 @@ TRACEPOINT_PROBE(block, block_rq_merge)
 }
 #endif
 
-#if DONE_PROBE == PROBE_TRACEPOINT
+#if DONE_TRACEPOINT
 TRACEPOINT_PROBE(block, block_rq_complete)
 {
     struct start_key key = DEV_SECTOR_KEY(args);

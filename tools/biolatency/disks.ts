@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../lib/run/cli.ts';
 
-export const MINOR_BITS = 20;
+const MINOR_BITS = 20;
 
 /** The kernel's internal dev_t for major:minor. */
 export function kernelDev(major: number, minor: number): number {

@@ -3,18 +3,19 @@
 //
 //   bpfkit_block_io_duration_seconds{disk}     (or {flags} with -F)
 //
-// The kernel's log2 slots become `le` bounds exactly (lib/metrics/exposition.ts log2Buckets):
+// The kernel's log2 slots become `le` bounds exactly (lib/metrics/exposition.ts log2BucketBounds):
 // every value in slot i is below 2^i units, so le = 2^i × unit. Bucket counts are cumulative,
 // +Inf and _count are the total, and _sum is the exact latency total the program adds up per
 // disk (its -e extension, always on in metrics mode).
-import type { ArrayTable, BPF, HashTable } from 'bcc-node-bindings';
+import { isBpfError, type ArrayTable, type BPF, type HashTable } from 'bcc-node-bindings';
 import type { ToolContext } from '../../lib/run/tool.ts';
-import { planBiolatency } from './plan.ts';
+import { configureBiolatency } from './program.ts';
+import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { sectionsFrom, type Drained, type Grouping } from './output.ts';
 import { DiskNames } from './disks.ts';
 import { describeFlags, type RequestFlagLayout } from './block-flags.ts';
-import { RunningTotals, SeriesBook, type Collector } from '../../lib/metrics/agent.ts';
-import { log2Buckets, type HistogramFamily, type MetricFamily } from '../../lib/metrics/exposition.ts';
+import { DrainedTotals, SeriesBook, type Collector } from '../../lib/metrics/agent.ts';
+import { log2BucketBounds, type HistogramFamily, type MetricFamily } from '../../lib/metrics/exposition.ts';
 
 interface HistKey { group: bigint; slot: bigint }
 interface ExtValue { total: bigint; count: bigint }
@@ -32,11 +33,6 @@ export interface BiolatencyMetricsConfig {
   seriesLimit: number;
 }
 
-/** Histogram map entries for metrics mode: 64 slots for each disk or flag set the limit allows. */
-export function metricsHistEntries(seriesLimit: number): number {
-  return Math.min(1 << 20, 64 * seriesLimit);
-}
-
 export function biolatencyCollector(bpf: BPF, config: BiolatencyMetricsConfig): BiolatencyMetrics {
   const dist = bpf.table<HashTable<HistKey, bigint>>('dist');
   const ext = bpf.table<HashTable<bigint, ExtValue>>('ext');
@@ -45,8 +41,8 @@ export function biolatencyCollector(bpf: BPF, config: BiolatencyMetricsConfig): 
   const labelName = config.grouping === 'disk' ? 'disk' : 'flags';
   const labelOf = (group: number) => (config.grouping === 'disk' ? disks.name(group) : describeFlags(group, config.flagLayout!));
   const book = new SeriesBook(config.seriesLimit);
-  const distTotals = new RunningTotals<bigint>((a, b) => a + b);
-  const extTotals = new RunningTotals<ExtValue>((a, b) => ({ total: a.total + b.total, count: a.count + b.count }));
+  const distTotals = new DrainedTotals<bigint>((a, b) => a + b);
+  const extTotals = new DrainedTotals<ExtValue>((a, b) => ({ total: a.total + b.total, count: a.count + b.count }));
   const unitSeconds = config.nsPerUnit / 1e9;
 
   return {
@@ -70,7 +66,7 @@ export function biolatencyCollector(bpf: BPF, config: BiolatencyMetricsConfig): 
       };
       for (const section of sectionsFrom(now, config.grouping, labelOf)) {
         if (!book.admit(section.label)) continue;
-        const { buckets, count } = log2Buckets(section.slots, unitSeconds);
+        const { buckets, count } = log2BucketBounds(section.slots, unitSeconds);
         family.series.push({ labels: { [labelName]: section.label }, buckets, count, sum: Number(section.total) * unitSeconds });
       }
       return [family];
@@ -80,31 +76,24 @@ export function biolatencyCollector(bpf: BPF, config: BiolatencyMetricsConfig): 
   };
 }
 
-/** biolatency's program with the exporter's configuration: per disk, nanosecond slots. */
-export function loadBiolatencyMetrics(ctx: ToolContext<unknown>, seriesLimit: number): BiolatencyMetrics {
-  const plan = planBiolatency({ queued: false, disk: true, flags: false });
-  const nsPerUnit = 1;
-  const bpf = ctx.load({
-    file: 'biolatency.bpf.c',
-    autoAttach: false,
-    defines: {
-      ...plan.defines,
-      QUEUED: false,
-      NS_PER_UNIT: nsPerUnit,
-      GROUP_BY: 1,
-      FILTER_DEV: false,
-      TARGET_DEV: 0,
-      EXTENSION: true,
-      HIST_ENTRIES: metricsHistEntries(seriesLimit),
-      GROUP_ENTRIES: Math.min(1 << 20, seriesLimit),
-      FLAGS_MASK: 0,
-    },
-  });
-  for (const probe of plan.probes) {
-    if (probe.kind === 'raw_tracepoint') bpf.attachRawTracepoint({ tp: probe.target, fnName: probe.fnName });
-    else if (probe.kind === 'tracepoint') bpf.attachTracepoint({ tp: probe.target, fnName: probe.fnName });
-    else bpf.attachKprobe({ event: probe.target, fnName: probe.fnName });
+/**
+ * biolatency's program with the exporter's configuration: every disk, no filter, a histogram per
+ * disk in nanosecond slots (exact `le` bounds from 1 ns up), latency sums for _sum.
+ */
+export async function exporterMetrics(ctx: ToolContext<unknown>, seriesLimit: number): Promise<Collector> {
+  const config = { queued: false, grouping: 'disk', nsPerUnit: 1, extension: true, seriesLimit } as const;
+  const program = withPrerequisites(() => configureBiolatency(config));
+  const bpf = ctx.load({ ...program, autoAttach: false });
+  ctx.attach(bpf, program);
+  return biolatencyCollector(bpf, config);
+}
+
+/** A kernel with no way to trace completions lacks a prerequisite of the exporter's (exit 2). */
+function withPrerequisites<T>(configure: () => T): T {
+  try {
+    return configure();
+  } catch (err) {
+    if (isBpfError(err, 'NOT_SUPPORTED')) throw new MissingPrerequisite(`biolatency metrics: ${err.message}`);
+    throw err;
   }
-  ctx.attached(bpf, plan.choices);
-  return biolatencyCollector(bpf, { grouping: 'disk', nsPerUnit, seriesLimit });
 }

@@ -1,5 +1,5 @@
-// execsnoop's records and lines: decoding the one record tools/execsnoop/execsnoop.bpf.c sends per exec(),
-// and printing it in bcc's columns (tools/execsnoop.py) or as JSON. Pure functions, called once
+// execsnoop's records and lines: decoding the one record execsnoop.bpf.c sends per exec(), and
+// printing it in bcc's columns (bcc's tools/execsnoop.py) or as JSON. Pure functions, called once
 // per exec on the hot path, so they work on the record's bytes directly and allocate little.
 
 /** bcc's per-argument size: longer arguments are cut to this many bytes and marked "...". */
@@ -7,21 +7,25 @@ export const ARGSIZE = 128;
 /** bcc's --max-args default: the file name plus 19 arguments. */
 export const DEFAULT_MAX_ARGS = 20;
 
-// struct exec_event in tools/execsnoop/execsnoop.bpf.c
-const OFF_TS = 0;
-const OFF_PID = 8;
-const OFF_PPID = 12;
-const OFF_UID = 16;
-const OFF_RETVAL = 20;
-const OFF_CPU = 24;
-const OFF_DATA_LEN = 28;
-const OFF_AREA_LEN = 32;
-const OFF_FLAGS = 36;
-const OFF_COMM = 40;
-const OFF_PCOMM = 56;
-const COMM_LEN = 16;
-export const RECORD_HEADER_SIZE = 72;
+/**
+ * Where each field of struct exec_event (execsnoop.bpf.c) starts, by its C name. The C struct is
+ * the truth: test/kernel/execsnoop.test.ts compares these with the layout libbcc reports for it.
+ */
+export const EXEC_EVENT_OFFSETS = {
+  ts: 0, pid: 8, ppid: 12, uid: 16, retval: 20, cpu: 24, data_len: 28, area_len: 32, flags: 36,
+  comm: 40, pcomm: 56, data: 72,
+} as const;
+/** comm[] and pcomm[]: the kernel's TASK_COMM_LEN. */
+export const COMM_LEN = 16;
+/** Bytes before data[]: a record is this header and data_len bytes of data. */
+export const RECORD_HEADER_SIZE = EXEC_EVENT_OFFSETS.data;
 
+const {
+  ts: OFF_TS, pid: OFF_PID, ppid: OFF_PPID, uid: OFF_UID, retval: OFF_RETVAL, cpu: OFF_CPU, data_len: OFF_DATA_LEN,
+  area_len: OFF_AREA_LEN, flags: OFF_FLAGS, comm: OFF_COMM, pcomm: OFF_PCOMM,
+} = EXEC_EVENT_OFFSETS;
+
+// Bits of exec_event.flags (EXEC_ARGS_* in execsnoop.bpf.c).
 const EXEC_ARGS_MORE = 1;
 const EXEC_ARGS_UNREADABLE = 2;
 

@@ -1,30 +1,18 @@
-/* execsnoop: one record per exec(), built whole in the kernel and sent through one buffer.
+/* execsnoop: one record per exec(), built whole in the kernel (tools/execsnoop/README.md says
+ * what is traced where, and why).
  *
- * Successful execs are reported from sched:sched_process_exec, which fires once the new program
- * is in place: the comm is the new one, the PID is the process's even when a non-leader thread
- * called exec() (the kernel has already made it the leader), and the arguments are read in one
- * piece from the new process's argument area, which the kernel has just written (see
- * bpfkit/exec_args.h). The file name is the tracepoint's own copy, in kernel memory.
- *
- * Failed execs (-x) need the syscall itself: its entry (tracepoint or kprobe) notes the user's
- * filename and argv pointers, its exit reads them back when the return value is an error. The
- * process is still the old one then, so those pointers are valid.
- *
- * Configuration arrives as #defines of numbers (see tools/execsnoop.ts):
- *   TRACE_FAILS            report failed execs (attaches the syscall hooks)
+ * Configuration, as #defines of numbers (tools/execsnoop/program.ts):
+ *   TRACE_FAILS            report failed execs (needs a hook on each syscall)
  *   SUCCESS_AT_EXEC_TP     report successes from sched_process_exec (else at the syscall's exit)
- *   EXECVE_HOOK, EXECVEAT_HOOK   how each syscall's entry and exit are hooked: HOOK_NONE,
- *                          HOOK_TRACEPOINT (syscalls:sys_{enter,exit}_*) or HOOK_KPROBE
+ *   EXECVE_TRACEPOINT, EXECVE_KPROBE        how execve's entry and exit are hooked (at most one
+ *   EXECVEAT_TRACEPOINT, EXECVEAT_KPROBE    is 1): syscalls:sys_{enter,exit}_*, or kprobes
  *   MAX_ARGS               --max-args (failed execs only: successes carry the whole area)
  *   FILTER_UID/TARGET_UID, FILTER_PPID/TARGET_PPID, FILTER_CGROUP, FILTER_CGROUP_MAP,
- *   FILTER_MNTNS_MAP       filters applied in the kernel (PIN_ID: see the container filters)
- *   USE_RINGBUF/RINGBUF_PAGES   ring buffer (5.8+) or perf buffer
+ *   FILTER_MNTNS_MAP       filters applied in the kernel (PIN_ID: see bpfkit/containers.h)
+ *   USE_RINGBUF/RINGBUF_PAGES   the events channel (bpfkit/events.h)
  *   TASK_*, MM_*, NSPROXY_*, MNT_NS_*   struct offsets from the running kernel's BTF
  */
-#define HOOK_NONE 0
-#define HOOK_TRACEPOINT 1
-#define HOOK_KPROBE 2
-#define USE_KPROBES (EXECVE_HOOK == HOOK_KPROBE || EXECVEAT_HOOK == HOOK_KPROBE)
+#define USE_KPROBES (EXECVE_KPROBE || EXECVEAT_KPROBE)
 
 #if USE_KPROBES
 #include <uapi/linux/ptrace.h>
@@ -32,6 +20,7 @@
 #include "bpfkit/task.h"
 #include "bpfkit/exec_args.h"
 #include "bpfkit/parent_comm.h"
+#include "bpfkit/events.h"
 
 /* bcc's per-argument size. Reading two more bytes tells an argument of exactly ARGSIZE bytes
  * from a longer one, which user space then cuts and marks with "...". */
@@ -61,16 +50,9 @@ struct exec_event {
     char data[DATA_SIZE];
 };
 
-/* Too big for the 512-byte stack: each CPU builds its record here. */
+/* Too big for the 512-byte stack: each CPU builds its record here. Its value type is also the
+ * layout test/kernel/execsnoop.test.ts checks tools/execsnoop/events.ts's offsets against. */
 BPF_PERCPU_ARRAY(scratch, struct exec_event, 1);
-
-#if USE_RINGBUF
-BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
-/* A full ring buffer refuses the record; count those so user space can report them. */
-BPF_PERCPU_ARRAY(lost, u64, 1);
-#else
-BPF_PERF_OUTPUT(events);
-#endif
 
 #if FILTER_CGROUP
 BPF_CGROUP_ARRAY(cgroup_filter, 1);
@@ -91,17 +73,7 @@ static __always_inline bool traced(u32 uid, u32 ppid)
     if (cgroup_filter.check_current_task(0) != 1)
         return false;
 #endif
-#if FILTER_CGROUP_MAP
-    u64 cgroup_id = bpf_get_current_cgroup_id();
-    if (!cgroupset.lookup(&cgroup_id))
-        return false;
-#endif
-#if FILTER_MNTNS_MAP
-    u64 mntns = bpfkit_current_mntns();
-    if (!mount_ns_set.lookup(&mntns))
-        return false;
-#endif
-    return true;
+    return bpfkit_container_allowed();
 }
 
 /* The per-CPU record, with everything but the strings filled in. */
@@ -125,23 +97,13 @@ static __always_inline struct exec_event *new_event(u32 uid, u32 ppid, s32 retva
     return ev;
 }
 
+/* Sends only the bytes used. */
 static __always_inline void submit(void *ctx, struct exec_event *ev)
 {
     u32 size = ev->data_len;
     if (size > DATA_SIZE)
         size = DATA_SIZE;
-    size += offsetof(struct exec_event, data);
-#if USE_RINGBUF
-    if (events.ringbuf_output(ev, size, 0) != 0) {
-        int zero = 0;
-        u64 *count = lost.lookup(&zero);
-        if (count)
-            (*count)++;
-    }
-#else
-    /* A full perf buffer is counted by the kernel and reported to user space as lost. */
-    events.perf_submit(ctx, ev, size);
-#endif
+    bpfkit_event_output(ctx, ev, size + offsetof(struct exec_event, data));
 }
 
 /* After the file name (at offset `at`): every argument of the new process, in one read. */
@@ -305,7 +267,7 @@ static __always_inline int exec_exit(void *ctx, long ret)
 }
 #endif
 
-#if EXECVE_HOOK == HOOK_TRACEPOINT
+#if EXECVE_TRACEPOINT
 TRACEPOINT_PROBE(syscalls, sys_enter_execve)
 {
     return exec_entry(args->filename, args->argv);
@@ -317,7 +279,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_execve)
 }
 #endif
 
-#if EXECVEAT_HOOK == HOOK_TRACEPOINT
+#if EXECVEAT_TRACEPOINT
 TRACEPOINT_PROBE(syscalls, sys_enter_execveat)
 {
     return exec_entry(args->filename, args->argv);
@@ -331,7 +293,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_execveat)
 
 /* bcc rewrites syscall__* parameters to read the caller's registers through the syscall
  * wrapper's pt_regs (CONFIG_ARCH_HAS_SYSCALL_WRAPPER), as its own execsnoop relies on. */
-#if EXECVE_HOOK == HOOK_KPROBE
+#if EXECVE_KPROBE
 int syscall__execve(struct pt_regs *ctx, const char __user *filename,
                     const char __user *const __user *argv)
 {
@@ -339,7 +301,7 @@ int syscall__execve(struct pt_regs *ctx, const char __user *filename,
 }
 #endif
 
-#if EXECVEAT_HOOK == HOOK_KPROBE
+#if EXECVEAT_KPROBE
 int syscall__execveat(struct pt_regs *ctx, int dirfd, const char __user *filename,
                       const char __user *const __user *argv)
 {

@@ -8,14 +8,17 @@
 //   bpfkit_syscall_duration_seconds{syscall}       with -L: log2 buckets of µs from `latency_hist`
 //                                                  (le = 2^i µs exactly), _sum and _count
 //
-// One series-limit unit is one syscall.
-import { rawTracepointSupported, sumValues, type BPF, type PerCpuTable } from 'bcc-node-bindings';
-import { log2Buckets } from '../../lib/metrics/exposition.ts';
+// One series-limit unit is one syscall. The tool's --metrics and `bpfkit exporter` (through
+// exporterMetrics) build the same collector.
+import { isBpfError, sumValues, type BPF, type PerCpuTable } from 'bcc-node-bindings';
 import type { ToolContext } from '../../lib/run/tool.ts';
-import { syscallName, syscalls, syscallByName } from './syscalls.ts';
+import type { ToolProgram } from '../../lib/run/program.ts';
+import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { errnoName } from '../../lib/kernel/errno.ts';
-import { RunningTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
-import type { HistogramFamily, MetricFamily, ScalarFamily } from '../../lib/metrics/exposition.ts';
+import { DrainedTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
+import { log2BucketBounds, type HistogramFamily, type MetricFamily, type ScalarFamily } from '../../lib/metrics/exposition.ts';
+import { EXPORTER_CONFIG, configureSyscount } from './program.ts';
+import { syscallName } from './syscalls.ts';
 
 type Stats = { count: bigint; total_ns?: bigint };
 
@@ -26,9 +29,7 @@ export interface SyscountMetricsConfig {
   errors?: 'any' | number;
 }
 
-export type SyscountMetrics = Collector;
-
-export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): SyscountMetrics {
+export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Collector {
   const counts = bpf.table<PerCpuTable<number, Stats>>('counts');
   const wide = bpf.table<PerCpuTable<number, Stats>>('wide_counts');
   const book = new SeriesBook(config.seriesLimit);
@@ -40,7 +41,7 @@ export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Sysc
   return {
     tool: 'syscount',
     collect(): MetricFamily[] {
-      const all = new RunningTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
+      const all = new DrainedTotals<{ count: bigint; ns: bigint }>((a, b) => ({ count: a.count + b.count, ns: a.ns + b.ns }));
       for (const table of [counts, wide]) {
         for (const [nr, perCpu] of table.entries()) {
           const s = sumValues(perCpu);
@@ -68,7 +69,7 @@ export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Sysc
         if (config.latency) {
           const ns = book.monotonic(`ns|${syscall}`, t.ns);
           const row = buckets.get(Number(nr)) ?? [];
-          const hist = log2Buckets(Array.from({ length: row.length }, (_, i) => row[i] ?? 0n), 1e-6);
+          const hist = log2BucketBounds(Array.from({ length: row.length }, (_, i) => row[i] ?? 0n), 1e-6);
           // Buckets and count from one map read, so +Inf always equals the last bucket.
           const total = slots ? book.monotonic(`h|${syscall}`, hist.count) : count;
           duration.series.push({ labels: { syscall }, buckets: slots ? hist.buckets : [], count: total, sum: Number(ns) / 1e9 });
@@ -87,22 +88,19 @@ export function syscountCollector(bpf: BPF, config: SyscountMetricsConfig): Sysc
   };
 }
 
-/** syscount's program with the exporter's configuration: every call on the machine, by syscall. */
-export function loadSyscountMetrics(ctx: ToolContext<unknown>, seriesLimit: number): SyscountMetrics {
-  const raw = rawTracepointSupported();
-  const nrSlots = Math.max(512, 2 ** Math.ceil(Math.log2(Math.max(...syscalls().map((s) => s.nr), 0) + 1)));
-  const bpf = ctx.load({
-    file: 'syscount.bpf.c',
-    autoAttach: false,
-    defines: {
-      ENTER_RAW: raw, EXIT_RAW: false, THREAD_EXIT_RAW: false, LATENCY: false, BY_PROCESS: false,
-      FILTER_FAILED: false, FILTER_ERRNO: 0, FILTER_PID: 0, FILTER_TID: 0, FILTER_PPID: 0,
-      FILTER_CGROUP: false, FILTER_SYSCALL: -1, NR_SLOTS: nrSlots, MAX_PROCESSES: 1, MAX_THREADS: 1,
-      NR_EXIT_GROUP: syscallByName('exit_group')?.nr ?? -2,
-    },
-  });
-  if (raw) bpf.attachRawTracepoint({ tp: 'sys_enter', fnName: 'raw_tracepoint__sys_enter' });
-  else bpf.attachTracepoint({ tp: 'raw_syscalls:sys_enter', fnName: 'tracepoint__raw_syscalls__sys_enter' });
-  ctx.attached(bpf);
+/**
+ * For `bpfkit exporter`: syscount's program with the exporter's configuration (every call on the
+ * machine, by syscall, sys_enter only), loaded and attached, and its collector.
+ */
+export async function exporterMetrics(ctx: ToolContext<unknown>, seriesLimit: number): Promise<Collector> {
+  let program: ToolProgram;
+  try {
+    program = configureSyscount(EXPORTER_CONFIG);
+  } catch (err) {
+    if (isBpfError(err) && err.code === 'NOT_SUPPORTED') throw new MissingPrerequisite(`syscount: ${err.message}`);
+    throw err;
+  }
+  const bpf = ctx.load({ ...program, autoAttach: false });
+  ctx.attach(bpf, program);
   return syscountCollector(bpf, { seriesLimit, latency: false });
 }

@@ -1,6 +1,6 @@
 // syscount's numbers between the maps and the screen: per-interval rows from the kernel's running
 // totals, ordering, and bcc's exact text layout ("%-22s %8s" and friends), plus the --json shape.
-// Kept apart from tools/syscount.ts so the formats can be tested without a kernel.
+// Kept apart from syscount.ts so the formats can be tested without a kernel.
 import { left, right } from '../../lib/output/format.ts';
 
 /** One line of an interval: a syscall (key = its number) or a process (key = its PID). */
@@ -77,7 +77,7 @@ export function intervalJson(clock: string, seconds: number, rows: Row[], opts: 
  * Turns running totals (what the kernel's per-CPU array holds, never cleared) into what happened
  * since the previous read.
  */
-export class RunningTotals {
+export class IntervalDeltas {
   private previous = new Map<number, { count: number; totalNs: number }>();
 
   delta(current: Map<number, { count: number; totalNs: number }>): Row[] {

@@ -1,20 +1,7 @@
 /* syscount: count system calls, and optionally the time spent in them, by syscall or by process.
+ * Why it attaches and counts the way it does: tools/syscount/README.md.
  *
- * This runs on every system call of the machine, so its cost per call is the product. The choices:
- * - Raw tracepoints sys_enter/sys_exit: the kernel hands over the registers and the number without
- *   building a tracepoint record (about 40 ns cheaper per call than raw_syscalls:sys_enter here). The
- *   raw_syscalls tracepoints are the fallback for kernels without raw tracepoints.
- * - Counting by syscall uses a per-CPU array indexed by the syscall number: no hash lookup (recent
- *   kernels inline the array lookup) and no atomic add (each CPU has its own copy, summed by user
- *   space). User space reads the running totals and subtracts the previous read, so nothing is ever
- *   cleared and no call is lost between a read and a clear.
- * - Plain counting needs only sys_enter. Filtering on the result (-x, -e) needs sys_exit; timing (-L)
- *   needs both, with a per-thread start entry that is updated in place (allocating and freeing a
- *   map element per call costs about 200 ns more here) and deleted when the thread exits.
- * - Filters run cheapest first (a register compare, then pid_tgid, then cgroup, then two pointer
- *   reads for the parent), and only when asked for: an unused filter costs nothing.
- *
- * Configuration arrives as #defines built by tools/syscount.ts from validated numbers:
+ * Configuration arrives as #defines built by configureSyscount (tools/syscount/program.ts):
  *   ENTER_RAW, EXIT_RAW          1: raw tracepoint; 0: tracepoint raw_syscalls:sys_enter / sys_exit
  *   THREAD_EXIT_RAW              1: raw tracepoint sched_process_exit; 0: tracepoint (with LATENCY)
  *   LATENCY                      time each call (sys_enter notes the start, sys_exit adds the time)
@@ -101,8 +88,7 @@ struct start_t {
 /* One entry per thread that made a traced call, reused for each of its calls and deleted when the
  * thread exits (sched_process_exit sees every thread end, killed ones included), so it never holds
  * dead threads. LRU as the safety net: should it ever fill (more live traced threads than
- * MAX_THREADS), the least recently used entry makes room and new threads are still measured. bcc's
- * plain hash is never cleaned and stops measuring new threads once full. */
+ * MAX_THREADS), the least recently used entry makes room and new threads are still measured. */
 BPF_TABLE("lru_hash", u32, struct start_t, start, MAX_THREADS);
 #endif
 

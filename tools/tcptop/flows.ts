@@ -103,7 +103,7 @@ export function flowTables(rows: FlowRow[], emptyFamily: 4 | 6 = 4): string[] {
   return out;
 }
 
-/** One row as --json prints it (field names are documented in tools/tcptop.ts). */
+/** One row as --json prints it (the fields are listed in tools/tcptop/README.md). */
 export function flowJson(row: FlowRow): Record<string, number | string> {
   return {
     pid: row.pid, comm: row.comm, family: row.family,

@@ -9,10 +9,14 @@
 // One series-limit unit is one flow. The flow map is never drained in metrics mode, so it is
 // sized to the limit (twice, as each local connection is two flows); a full map counts the
 // sends/receives it could not keep in bpfkit_lost_events_total{tool="tcptop"}.
-import { kernelBtf, kernelBtfAvailable, tracepointExists, type ArrayTable, type BPF, type HashTable } from 'bcc-node-bindings';
+import { isBpfError, type ArrayTable, type BPF, type HashTable } from 'bcc-node-bindings';
 import type { ToolContext } from '../../lib/run/tool.ts';
+import type { ToolProgram } from '../../lib/run/program.ts';
+import { MissingPrerequisite } from '../../lib/run/errors.ts';
+import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
+import { configureTcptop } from './program.ts';
 import { flowRows, type FlowKey, type FlowRow, type FlowValue } from './flows.ts';
-import { RunningTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
+import { DrainedTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
 import type { MetricFamily } from '../../lib/metrics/exposition.ts';
 
 type Totals = { rx: bigint; tx: bigint; comm: string; row: FlowRow };
@@ -34,7 +38,7 @@ export function tcptopCollector(bpf: BPF, seriesLimit: number): TcptopMetrics {
   const flows = bpf.table<HashTable<FlowKey, FlowValue>>('flows');
   const dropped = bpf.table<ArrayTable<bigint>>('dropped');
   const book = new SeriesBook(seriesLimit);
-  const drained = new RunningTotals<Totals>((a, b) => ({ ...a, rx: a.rx + b.rx, tx: a.tx + b.tx }));
+  const drained = new DrainedTotals<Totals>((a, b) => ({ ...a, rx: a.rx + b.rx, tx: a.tx + b.tx }));
   const toTotals = (r: FlowRow): Totals => ({ rx: BigInt(r.rxBytes), tx: BigInt(r.txBytes), comm: r.comm, row: r });
 
   return {
@@ -43,7 +47,7 @@ export function tcptopCollector(bpf: BPF, seriesLimit: number): TcptopMetrics {
       for (const r of flowRows(entries)) drained.absorb(flowId(r), toTotals(r));
     },
     collect(): MetricFamily[] {
-      const all = new RunningTotals<Totals>((a, b) => ({ ...a, rx: a.rx + b.rx, tx: a.tx + b.tx }));
+      const all = new DrainedTotals<Totals>((a, b) => ({ ...a, rx: a.rx + b.rx, tx: a.tx + b.tx }));
       for (const [id, t] of drained.entries()) all.absorb(id, t);
       for (const r of flowRows(flows.entries())) all.absorb(flowId(r), toTotals(r));
       const sent = counterFamily('bpfkit_tcp_sent_bytes_total', 'TCP bytes sent by the process on the connection', []);
@@ -80,32 +84,19 @@ export function metricsFlowEntries(seriesLimit: number): number {
   return Math.max(16, Math.min(1 << 20, seriesLimit * 2));
 }
 
-/** tcptop's program with the exporter's configuration: every process, both families. */
-export function loadTcptopMetrics(ctx: ToolContext<unknown>, seriesLimit: number): TcptopMetrics {
-  // The exporter needs the socket tracepoints (Linux 6.3+) and BTF; tcptop itself has the fallbacks.
-  if (!tracepointExists('sock', 'sock_send_length') || !tracepointExists('sock', 'sock_recv_length')) {
-    throw new Error('tcptop metrics in the exporter need the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+); run `tcptop --metrics` instead');
+/**
+ * tcptop in `bpfkit exporter`: every process, both families, no container filter, the flow table
+ * sized to the series limit; the tool's own configuration and attach, on `kernel`.
+ */
+export async function exporterMetrics(ctx: ToolContext<unknown>, seriesLimit: number, kernel: KernelView = liveKernel()): Promise<Collector> {
+  let program: ToolProgram;
+  try {
+    program = configureTcptop({ maxFlows: metricsFlowEntries(seriesLimit) }, kernel);
+  } catch (err) {
+    if (isBpfError(err, 'NOT_SUPPORTED')) throw new MissingPrerequisite(`tcptop: ${err.message}`);
+    throw err;
   }
-  const btf = kernelBtfAvailable() ? kernelBtf() : null;
-  const off = (field: string) => btf?.fieldLocation('sock', `__sk_common.${field}`)?.offset ?? 0;
-  const bpf = ctx.load({
-    file: 'tcptop.bpf.c',
-    defines: {
-      BYTES_FROM: 1,
-      TRACK_STATE: tracepointExists('sock', 'inet_sock_set_state'),
-      ...(btf ? {
-        SK_FAMILY_OFF: off('skc_family'), SK_NUM_OFF: off('skc_num'), SK_DPORT_OFF: off('skc_dport'),
-        SK_RCV_SADDR_OFF: off('skc_rcv_saddr'), SK_DADDR_OFF: off('skc_daddr'),
-        SK_V6_RCV_SADDR_OFF: off('skc_v6_rcv_saddr'), SK_V6_DADDR_OFF: off('skc_v6_daddr'),
-      } : { SK_OFFSETS_FROM_HEADERS: 1 }),
-      TCP_RECVMSG_NONBLOCK: false,
-      FILTER_PID: 0,
-      FILTER_FAMILY: 0,
-      FILTER_CGROUP_MAP: false,
-      FILTER_MNTNS_MAP: false,
-      MAX_FLOWS: metricsFlowEntries(seriesLimit),
-      MAX_SOCKETS: 32768,
-    },
-  });
+  const bpf = ctx.load({ ...program, autoAttach: false });
+  ctx.attach(bpf, program);
   return tcptopCollector(bpf, seriesLimit);
 }

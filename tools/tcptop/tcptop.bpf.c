@@ -1,31 +1,29 @@
 /* tcptop: TCP bytes sent and received, summed in the kernel per process and connection.
+ * User space drains `flows` once per interval; nothing is sent to user space per event.
+ * tools/tcptop/README.md says what is traced and why.
  *
- * Every send and receive adds its byte count to one entry of `flows`, keyed by the process and
- * the connection's addresses and ports. User space reads and deletes the whole table once per
- * interval (batch lookup-and-delete), so the cost per event is one or two hash operations and
- * nothing is sent to user space per event.
- *
- * Configuration arrives as #defines from tools/tcptop.ts (numbers only):
- *   BYTES_FROM          where byte counts come from: BYTES_FROM_SOCK_TP, _FEXIT or _KPROBES
+ * #defines it takes (numbers only; tools/tcptop/program.ts computes them):
+ *   BYTES_FROM_SOCK_TP, BYTES_FROM_FEXIT, BYTES_FROM_KPROBES
+ *                       where byte counts come from: exactly one is 1
  *   TRACK_STATE         1 when sock:inet_sock_set_state exists (addresses without struct reads)
- *   SK_*_OFF            struct sock field offsets from the running kernel's BTF, or
- *   SK_OFFSETS_FROM_HEADERS  1 where there is no BTF (offsetof() on the compile-time headers)
+ *   SOCK_*_OFFSET, or SOCK_OFFSETS_FROM_HEADERS   struct sock fields (see bpfkit/sock.h)
  *   TCP_RECVMSG_NONBLOCK  1 when tcp_recvmsg still has its `nonblock` argument (before 5.19)
  *   FILTER_PID, FILTER_FAMILY (0 = all), FILTER_CGROUP_MAP, FILTER_MNTNS_MAP, PIN_ID
+ *   (and, with FILTER_MNTNS_MAP, the offsets of bpfkit/task.h)
  *   MAX_FLOWS, MAX_SOCKETS
  */
 
+#if BYTES_FROM_SOCK_TP + BYTES_FROM_FEXIT + BYTES_FROM_KPROBES != 1
+#error "exactly one of BYTES_FROM_SOCK_TP, BYTES_FROM_FEXIT and BYTES_FROM_KPROBES must be 1"
+#endif
+
+#include "bpfkit/sock.h"
+
 /* Our own names: the kernel headers, included on the fallback paths, define the usual ones. */
-#define AF_INET_ 2
-#define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
 #define MSG_PEEK_ 2
 #define MSG_ERRQUEUE_ 0x2000
 #define TCP_CLOSE_ 7
-
-#define BYTES_FROM_SOCK_TP 1
-#define BYTES_FROM_FEXIT 2
-#define BYTES_FROM_KPROBES 3
 
 /* A connection as the process sees it: local and remote address and port. */
 struct addrs_t {
@@ -61,58 +59,13 @@ BPF_ARRAY(dropped, u64, 1);
 
 #include "bpfkit/containers.h"
 
-/* bcc's container filters (the check stays here: see bpfkit/containers.h). */
-static __always_inline bool container_allowed(void)
-{
-#if FILTER_CGROUP_MAP
-    u64 cgroup_id = bpf_get_current_cgroup_id();
-    if (!cgroupset.lookup(&cgroup_id))
-        return false;
-#endif
-#if FILTER_MNTNS_MAP
-    u64 mntns = bpfkit_current_mntns();
-    if (!mount_ns_set.lookup(&mntns))
-        return false;
-#endif
-    return true;
-}
-
-#if SK_OFFSETS_FROM_HEADERS
-/* No BTF on this kernel: trust the headers libbcc compiled against (right when they match). */
-#include <net/sock.h>
-#define SK_FAMILY_OFF offsetof(struct sock, __sk_common.skc_family)
-#define SK_NUM_OFF offsetof(struct sock, __sk_common.skc_num)
-#define SK_DPORT_OFF offsetof(struct sock, __sk_common.skc_dport)
-#define SK_RCV_SADDR_OFF offsetof(struct sock, __sk_common.skc_rcv_saddr)
-#define SK_DADDR_OFF offsetof(struct sock, __sk_common.skc_daddr)
-#define SK_V6_RCV_SADDR_OFF offsetof(struct sock, __sk_common.skc_v6_rcv_saddr)
-#define SK_V6_DADDR_OFF offsetof(struct sock, __sk_common.skc_v6_daddr)
-#endif
-
-static __always_inline u16 sk_family(const void *sk)
-{
-    u16 family = 0;
-    bpf_probe_read_kernel(&family, sizeof(family), (const char *)sk + SK_FAMILY_OFF);
-    return family;
-}
-
-/* For sockets that changed state before tracing began (or were evicted from the cache): read the
- * addresses from the socket itself, at the running kernel's offsets. */
+/* For sockets that changed state before tracing began (or were evicted from the cache). */
 static __always_inline void read_sock_addrs(const void *sk, u16 family, struct addrs_t *a)
 {
-    const char *base = (const char *)sk;
-    u16 dport = 0;
     a->family = family;
-    bpf_probe_read_kernel(&a->lport, sizeof(a->lport), base + SK_NUM_OFF);
-    bpf_probe_read_kernel(&dport, sizeof(dport), base + SK_DPORT_OFF);
-    a->dport = bpf_ntohs(dport);
-    if (family == AF_INET_) {
-        bpf_probe_read_kernel(a->saddr, 4, base + SK_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(a->daddr, 4, base + SK_DADDR_OFF);
-    } else {
-        bpf_probe_read_kernel(a->saddr, 16, base + SK_V6_RCV_SADDR_OFF);
-        bpf_probe_read_kernel(a->daddr, 16, base + SK_V6_DADDR_OFF);
-    }
+    a->lport = bpfkit_sock_lport(sk);
+    a->dport = bpfkit_sock_dport(sk);
+    bpfkit_sock_addrs(sk, family, a->saddr, a->daddr);
 }
 
 static __always_inline void count_bytes(const void *sk, u16 family, u32 bytes, bool tx)
@@ -126,10 +79,10 @@ static __always_inline void count_bytes(const void *sk, u16 family, u32 bytes, b
     if (family != FILTER_FAMILY)
         return;
 #else
-    if (family != AF_INET_ && family != AF_INET6_)
+    if (family != BPFKIT_AF_INET && family != BPFKIT_AF_INET6)
         return;
 #endif
-    if (!container_allowed())
+    if (!bpfkit_container_allowed())
         return;
 
     struct flow_key_t key = {.pid = pid};
@@ -188,10 +141,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
     if (args->sport == 0 || args->dport == 0)
         return 0;
     struct addrs_t a = {.family = args->family, .lport = args->sport, .dport = args->dport};
-    if (args->family == AF_INET_) {
+    if (args->family == BPFKIT_AF_INET) {
         __builtin_memcpy(a.saddr, args->saddr, 4);
         __builtin_memcpy(a.daddr, args->daddr, 4);
-    } else if (args->family == AF_INET6_) {
+    } else if (args->family == BPFKIT_AF_INET6) {
         __builtin_memcpy(a.saddr, args->saddr_v6, 16);
         __builtin_memcpy(a.daddr, args->daddr_v6, 16);
     } else {
@@ -202,7 +155,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 }
 #endif
 
-#if BYTES_FROM == BYTES_FROM_SOCK_TP
+#if BYTES_FROM_SOCK_TP
 /* The socket layer's own accounting (Linux 6.3+): fired once per sendmsg/recvmsg with what it
  * returned, i.e. the bytes the application really handed over or read. */
 TRACEPOINT_PROBE(sock, sock_send_length)
@@ -225,12 +178,12 @@ TRACEPOINT_PROBE(sock, sock_recv_length)
     return 0;
 }
 
-#elif BYTES_FROM == BYTES_FROM_FEXIT
+#elif BYTES_FROM_FEXIT
 /* fexit sees the arguments and the return value together: no entry probe, no per-thread map. */
 KRETFUNC_PROBE(tcp_sendmsg, void *sk, void *msg, size_t size, int ret)
 {
     if (ret > 0)
-        count_bytes(sk, sk_family(sk), ret, true);
+        count_bytes(sk, bpfkit_sock_family(sk), ret, true);
     return 0;
 }
 
@@ -241,7 +194,7 @@ KRETFUNC_PROBE(tcp_recvmsg, void *sk, void *msg, size_t len, int flags, int *add
 #endif
 {
     if (ret > 0 && !(flags & (MSG_PEEK_ | MSG_ERRQUEUE_)))
-        count_bytes(sk, sk_family(sk), ret, false);
+        count_bytes(sk, bpfkit_sock_family(sk), ret, false);
     return 0;
 }
 
@@ -276,7 +229,7 @@ int kretprobe__tcp_sendmsg(struct pt_regs *ctx)
     send_calls.delete(&tid);
     int ret = PT_REGS_RC(ctx);
     if (ret > 0)
-        count_bytes(sk, sk_family(sk), ret, true);
+        count_bytes(sk, bpfkit_sock_family(sk), ret, true);
     return 0;
 }
 
@@ -303,7 +256,7 @@ int kretprobe__tcp_recvmsg(struct pt_regs *ctx)
     recv_calls.delete(&tid);
     int ret = PT_REGS_RC(ctx);
     if (ret > 0 && !(flags & (MSG_PEEK_ | MSG_ERRQUEUE_)))
-        count_bytes(sk, sk_family(sk), ret, false);
+        count_bytes(sk, bpfkit_sock_family(sk), ret, false);
     return 0;
 }
 #endif

@@ -23,16 +23,22 @@ BPF_TABLE_PINNED("hash", u64, u64, cgroupset, 1024, "/sys/fs/bpf/bpfkit-" BPFKIT
 BPF_TABLE_PINNED("hash", u64, u32, mount_ns_set, 1024, "/sys/fs/bpf/bpfkit-" BPFKIT_PIN_STR(PIN_ID) "-mntnsmap");
 #endif
 
-/* The check itself cannot live here: bcc rewrites map calls (cgroupset.lookup) only in the main
- * file, so each program spells it out:
- *     #if FILTER_CGROUP_MAP
- *     u64 cgroup_id = bpf_get_current_cgroup_id();
- *     if (!cgroupset.lookup(&cgroup_id)) return false;
- *     #endif
- *     #if FILTER_MNTNS_MAP
- *     u64 mntns = bpfkit_current_mntns();
- *     if (!mount_ns_set.lookup(&mntns)) return false;
- *     #endif
- */
+/* Whether the current task passes --cgroupmap / --mntnsmap (always, without them). The map
+ * calls work from a header because lib/run/program.ts inlines the project's headers into the
+ * program text, and bcc rewrites map calls (cgroupset.lookup) only in that text. */
+static __always_inline bool bpfkit_container_allowed(void)
+{
+#if FILTER_CGROUP_MAP
+    u64 cgroup_id = bpf_get_current_cgroup_id();
+    if (!cgroupset.lookup(&cgroup_id))
+        return false;
+#endif
+#if FILTER_MNTNS_MAP
+    u64 mntns = bpfkit_current_mntns();
+    if (!mount_ns_set.lookup(&mntns))
+        return false;
+#endif
+    return true;
+}
 
 #endif /* BPFKIT_CONTAINERS_H */

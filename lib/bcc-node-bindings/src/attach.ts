@@ -6,7 +6,7 @@ import koffi from 'koffi';
 import { libbcc } from './ffi/libbcc.ts';
 import { libc, SYS_PERF_EVENT_OPEN } from './ffi/libc.ts';
 import { libbpf } from './ffi/libbpf.ts';
-import { BpfError, ENOENT, EPERM, errnoName } from './errors.ts';
+import { BpfError, ENOENT, EPERM, errnoText } from './errors.ts';
 import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
 
@@ -36,7 +36,7 @@ function fail(kind: LinkKind, target: string, errno: number): never {
   const what = `${kind} ${target}`;
   if (errno === ENOENT) throw new BpfError('ATTACH_MISSING', `cannot attach ${what}: it does not exist on this kernel`, { errno });
   if (errno === EPERM && process.geteuid?.() !== 0) throw new BpfError('NOT_ROOT', `cannot attach ${what}: must run as root`, { errno });
-  throw new BpfError('ATTACH', `cannot attach ${what}: ${errnoName(errno)}`, { errno });
+  throw new BpfError('ATTACH', `cannot attach ${what}: ${errnoText(errno)}`, { errno });
 }
 
 export function attachTracepoint(progFd: number, fnName: string, tp: string): Link {

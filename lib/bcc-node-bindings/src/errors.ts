@@ -59,6 +59,6 @@ const ERRNO_NAMES: Record<number, string> = {
 };
 
 /** "EINVAL (22)": errno names are what users search for. */
-export function errnoName(errno: number): string {
+export function errnoText(errno: number): string {
   return `${ERRNO_NAMES[errno] ?? 'errno'} (${errno})`;
 }

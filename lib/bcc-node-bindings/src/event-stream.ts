@@ -2,7 +2,7 @@
 // and making sure one handler's exception neither loses the other events of a drain nor vanishes.
 import koffi from 'koffi';
 import { libc } from './ffi/libc.ts';
-import { BpfError, errnoName } from './errors.ts';
+import { BpfError, errnoText } from './errors.ts';
 import { Table, type TableInfo } from './table.ts';
 import { EventPump } from './event-pump.ts';
 import { makeDecoder, type Layout } from './types/index.ts';
@@ -83,7 +83,7 @@ export abstract class EventBufferTable<E> extends Table<number, number> {
     if (!this.reader) {
       const errno = koffi.errno();
       streams.delete(this.streamId);
-      throw new BpfError('LOAD', `cannot open ${this.name} for reading: ${errnoName(errno)}`, { errno });
+      throw new BpfError('LOAD', `cannot open ${this.name} for reading: ${errnoText(errno)}`, { errno });
     }
     this.pump = new EventPump([this.readerEpollFd(this.reader)], () => {
       const more = this.consume(this.reader);

@@ -5,7 +5,7 @@ import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
 import { libbcc } from './ffi/libbcc.ts';
 import { libc } from './ffi/libc.ts';
-import { BpfError, E2BIG, EACCES, EINVAL, ENOSPC, EPERM, errnoName } from './errors.ts';
+import { BpfError, E2BIG, EACCES, EINVAL, ENOSPC, EPERM, errnoText } from './errors.ts';
 import type { Artifact, ArtifactFunction } from './artifact.ts';
 import { PROG_TYPE } from './features.ts';
 import { kernelBtf } from './btf.ts';
@@ -48,7 +48,7 @@ export class ProgramImage {
     if (fd < 0) {
       const errno = koffi.errno();
       if (errno === EPERM && process.geteuid?.() !== 0) throw new BpfError('NOT_ROOT', 'creating BPF maps needs root', { errno });
-      throw new BpfError('LOAD', `cannot create map ${t.name}: ${errnoName(errno)}`, { errno });
+      throw new BpfError('LOAD', `cannot create map ${t.name}: ${errnoText(errno)}`, { errno });
     }
     return fd;
   }
@@ -132,6 +132,6 @@ function loadError(name: string, progType: number, errno: number, log: string): 
   }
   if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail });
   if (errno === ENOSPC) return new BpfError('VERIFIER', `the verifier rejected ${name} (log truncated)`, { errno, log: tail });
-  return new BpfError('LOAD', `loading ${name} failed: ${errnoName(errno)}`, { errno, log: tail });
+  return new BpfError('LOAD', `loading ${name} failed: ${errnoText(errno)}`, { errno, log: tail });
 }
 

@@ -14,15 +14,49 @@ export function tracefsPath(): string | null {
 }
 
 /**
+ * The error for a question this process may not ask: "<what> needs root: <why>; try sudo". A
+ * feature probe throws it instead of answering "absent", which would blame the kernel.
+ */
+export function notAllowed(what: string, why: string, errno?: number): BpfError {
+  return new BpfError('NOT_ROOT', `${what} needs root: ${why}; try sudo`, errno === undefined ? {} : { errno });
+}
+
+function denied(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** stat() refused to answer (EACCES/EPERM), rather than said yes or no. */
+function refused(file: string): boolean {
+  try { fs.statSync(file, { throwIfNoEntry: false }); return false; } catch (err) { return denied(err); }
+}
+
+/**
+ * Whether `file` exists, as stat() says: false when it does not, NOT_ROOT (naming `what`) when a
+ * non-root user may not look. Root refused (by an LSM) is no matter of privilege: absent.
+ */
+export function existsOrDenied(file: string, what: string, why = `${file} is readable by root only`): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch (err) {
+    if (denied(err) && !isRoot()) throw notAllowed(what, why);
+    return false;
+  }
+}
+
+/**
  * Returns the tracefs mount point, mounting it at /sys/kernel/tracing when it is not mounted (bcc
  * reads tracepoint formats from it while compiling, and fails with a confusing "incomplete
- * definition of type struct tracepoint__…" when it is missing).
+ * definition of type struct tracepoint__…" when it is missing). `what` names the question asked,
+ * for the error a non-root user gets: tracefs is mounted root-only (mode 700) by default, so to
+ * them it looks absent.
  */
-export function ensureTracefs(): string {
+export function ensureTracefs(what = 'tracing'): string {
   const found = tracefsPath();
   if (found) return found;
   if (process.geteuid?.() !== 0) {
-    throw new BpfError('NOT_ROOT', 'tracefs is not mounted and only root can mount it: run as root');
+    const closed = TRACEFS_CANDIDATES.find((dir) => refused(`${dir}/events`));
+    throw notAllowed(what, closed ? `tracefs (${closed}) is readable by root only` : 'tracefs is not mounted and only root can mount it');
   }
   try {
     childProcess().execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { stdio: 'pipe' });

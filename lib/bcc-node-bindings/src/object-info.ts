@@ -6,7 +6,7 @@ import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
 import type { Fn } from './ffi/libbcc.ts';
 import { libc } from './ffi/libc.ts';
-import { BpfError, ENOENT, errnoName } from './errors.ts';
+import { BpfError, ENOENT, errnoText } from './errors.ts';
 
 export interface ProgramInfo {
   id: number;
@@ -46,7 +46,7 @@ function infoByFd(fd: number, size: number, prepare?: (buf: Buffer) => void): Bu
   const len = [size];
   if ((libbpf().obj_get_info_by_fd(fd, buf, len) as number) < 0) {
     const errno = koffi.errno();
-    throw new BpfError('LOAD', `bpf_obj_get_info_by_fd failed: ${errnoName(errno)}`, { errno });
+    throw new BpfError('LOAD', `bpf_obj_get_info_by_fd failed: ${errnoText(errno)}`, { errno });
   }
   return buf;
 }

@@ -3,14 +3,14 @@
 // --cgroupmap / --mntnsmap that share a map between tools.
 import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
-import { BpfError, errnoName } from './errors.ts';
+import { BpfError, errnoText } from './errors.ts';
 
 /** Opens a pinned object; returns its fd. */
 export function openPinned(path: string): number {
   const fd = libbpf().obj_get(path) as number;
   if (fd < 0) {
     const errno = koffi.errno();
-    throw new BpfError('INVALID_ARGUMENT', `${path} is not a pinned BPF object: ${errnoName(errno)}`, { errno });
+    throw new BpfError('INVALID_ARGUMENT', `${path} is not a pinned BPF object: ${errnoText(errno)}`, { errno });
   }
   return fd;
 }
@@ -18,7 +18,7 @@ export function openPinned(path: string): number {
 export function pinObject(fd: number, path: string): void {
   if ((libbpf().obj_pin(fd, path) as number) < 0) {
     const errno = koffi.errno();
-    throw new BpfError('LOAD', `cannot pin at ${path}: ${errnoName(errno)}`, { errno });
+    throw new BpfError('LOAD', `cannot pin at ${path}: ${errnoText(errno)}`, { errno });
   }
 }
 
@@ -28,7 +28,7 @@ export function createMap(type: number, keySize: number, valueSize: number, maxE
   const fd = create ? create(type, null, keySize, valueSize, maxEntries, null) as number : -1;
   if (fd < 0) {
     const errno = koffi.errno();
-    throw new BpfError('LOAD', `cannot create a map: ${errnoName(errno)}`, { errno });
+    throw new BpfError('LOAD', `cannot create a map: ${errnoText(errno)}`, { errno });
   }
   return fd;
 }
@@ -37,6 +37,6 @@ export function createMap(type: number, keySize: number, valueSize: number, maxE
 export function updateMap(fd: number, key: Buffer, value: Buffer): void {
   if ((libbpf().map_update_elem(fd, key, value, 0n) as number) < 0) {
     const errno = koffi.errno();
-    throw new BpfError('MAP', `map update failed: ${errnoName(errno)}`, { errno });
+    throw new BpfError('MAP', `map update failed: ${errnoText(errno)}`, { errno });
   }
 }

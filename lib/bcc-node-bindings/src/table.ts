@@ -5,7 +5,7 @@
 import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
 import type { Fn } from './ffi/libbcc.ts';
-import { BpfError, ENOENT, errnoName } from './errors.ts';
+import { BpfError, ENOENT, errnoText } from './errors.ts';
 import { MAP_TYPE, batchOpsSupported } from './features.ts';
 import { possibleCpus } from './kernel.ts';
 import { encode, makeDecoder, type Layout } from './types/index.ts';
@@ -461,6 +461,6 @@ export function sumValues<V>(values: V[]): V {
 }
 
 function mapError(table: string, op: string, errno: number): BpfError {
-  return new BpfError('MAP', `${op} on table ${table} failed: ${errnoName(errno)}`, { errno });
+  return new BpfError('MAP', `${op} on table ${table} failed: ${errnoText(errno)}`, { errno });
 }
 

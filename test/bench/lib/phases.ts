@@ -6,9 +6,10 @@ import { Proc, cpuNs, memory, programIds, sleep } from './proc.ts';
 import { rotate, summarize, type Summary } from './stats.ts';
 import { Work, type WorkResult } from './workloads.ts';
 import {
-  TOOLS, execsSeen, lostReported,
+  execsSeen, lostReported,
   type Launch, type OurPath, type Setup, type ToolBench, type Tracer,
 } from './tracers.ts';
+import { bench as syscountBench } from '../tools/syscount.ts';
 
 export interface Options {
   /** Repetitions of each start-up measurement. */
@@ -139,7 +140,7 @@ const cacheEntries = (dir: string) => { try { return fs.readdirSync(dir).length;
 export async function startup(bench: Bench, tool: ToolBench): Promise<StartupRow[]> {
   const subjects: StartupSubject[] = [];
   // bpftrace's syscount one-liner in every tool's series: issue 9's bar, measured interleaved.
-  const reference = TOOLS.syscount.tracers.find((t) => t.id === 'bpftrace one-liner')!;
+  const reference = syscountBench.tracers.find((t) => t.id === 'bpftrace one-liner')!;
   const tracers = tool.tracers.includes(reference) ? tool.tracers : [...tool.tracers, { ...reference, id: ONE_LINER_REFERENCE }];
   for (const tracer of tracers) {
     if (tracer.kind === 'bpfkit') {
@@ -288,8 +289,10 @@ export interface OverheadResult {
   rows: OverheadRow[];
 }
 
-const overheadAmount = (bench: Bench, tool: ToolBench) =>
-  ({ syscount: bench.opts.syscalls, execsnoop: bench.opts.execs, biolatency: bench.opts.ios, tcptop: bench.opts.sends })[tool.name];
+/** Events per added-cost run: the first four tools have options of their own (--syscalls, …). */
+const overheadAmount = (bench: Bench, tool: ToolBench): number =>
+  ({ syscount: bench.opts.syscalls, execsnoop: bench.opts.execs, biolatency: bench.opts.ios, tcptop: bench.opts.sends } as Record<string, number>)[tool.name]
+    ?? tool.overheadEvents ?? 10_000;
 
 export async function overhead(bench: Bench, tool: ToolBench): Promise<OverheadResult> {
   const amount = overheadAmount(bench, tool);

@@ -1,14 +1,18 @@
 // What is measured, per tool: our tool and its anchors (bcc's Python tool from Debian's
 // bpfcc-tools, bpftrace's packaged tool and/or an equivalent bpftrace program on tracepoints), how
 // each is started in each mode, how it says it is ready, the workload that makes its events, and
-// how to read from its output what it saw.
+// how to read from its output what it saw. Each tool's entry is test/bench/tools/<tool>.ts (a
+// ToolBench named `bench`), built from the helpers here.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Readiness } from './proc.ts';
 import type { WorkloadBinaries } from './workloads.ts';
 
-export type ToolName = 'syscount' | 'execsnoop' | 'biolatency' | 'tcptop';
-export const TOOL_NAMES: ToolName[] = ['syscount', 'execsnoop', 'biolatency', 'tcptop'];
+import { TOOL_NAMES as REGISTERED } from '../../../tools/index.ts';
+
+export type ToolName = string;
+/** Every tool of the registry is measured; each has its file test/bench/tools/<tool>.ts. */
+export const TOOL_NAMES: readonly ToolName[] = REGISTERED;
 
 /** How our tool is started: the installed package (compiled JS) or the checkout through tsx. */
 export type OurPath = 'installed' | 'tsx';
@@ -52,13 +56,15 @@ export interface ToolBench {
   event: string;
   /** The workload for the added-cost runs (a count) and for load windows (@seconds). */
   workload(setup: Setup, amount: string): { file: string; args: string[] };
+  /** Events per added-cost run (default 10,000; the first four tools take theirs from options). */
+  overheadEvents?: number;
   /** Events the tracer counted, from its output after it stopped (where it prints a total). */
   counted?(tracer: Tracer, stdout: string): number | null;
 }
 
 export const BPFTRACE = ['/usr/bin/bpftrace', '/usr/sbin/bpftrace'].find((f) => fs.existsSync(f)) ?? 'bpftrace';
 
-function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[]): Tracer {
+export function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[]): Tracer {
   return {
     id: 'bpfkit',
     kind: 'bpfkit',
@@ -80,7 +86,7 @@ function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[
   };
 }
 
-function bcc(tool: ToolName, modes: string[], ready: RegExp, args: (launch: Launch) => string[]): Tracer {
+export function bcc(tool: ToolName, modes: string[], ready: RegExp, args: (launch: Launch) => string[]): Tracer {
   return {
     id: 'bcc',
     kind: 'bcc',
@@ -96,7 +102,7 @@ function bcc(tool: ToolName, modes: string[], ready: RegExp, args: (launch: Laun
 }
 
 /** A bpftrace program (a packaged tool's path, or program text with -e). bpftrace runs BEGIN once every probe is attached. */
-function bpftrace(id: string, modes: string[], ready: RegExp, program: (launch: Launch) => { file: string } | { text: string }): Tracer {
+export function bpftrace(id: string, modes: string[], ready: RegExp, program: (launch: Launch) => { file: string } | { text: string }): Tracer {
   return {
     id,
     kind: 'bpftrace',
@@ -109,58 +115,14 @@ function bpftrace(id: string, modes: string[], ready: RegExp, program: (launch: 
   };
 }
 
-const pidArg = (launch: Launch) => {
+export const pidArg = (launch: Launch) => {
   if (!Number.isInteger(launch.pid)) throw new Error(`mode ${launch.mode} needs a PID`);
   return String(launch.pid);
 };
 
-const ANCHORS = path.resolve(import.meta.dirname, '../anchors');
+export const ANCHORS = path.resolve(import.meta.dirname, '../anchors');
 
-// --- syscount -------------------------------------------------------------------------------
-
-const SYSCOUNT_MODES = ['default', '-p', '-P', '-L'];
-const syscountArgs = (launch: Launch) =>
-  launch.mode === '-p' ? ['-p', pidArg(launch)] : launch.mode === 'default' ? [] : [launch.mode];
-
-/** bpftrace equivalents of each syscount mode, on the raw_syscalls tracepoints. */
-function syscountBpftrace(launch: Launch): { text: string } {
-  const enter = 'tracepoint:raw_syscalls:sys_enter';
-  const body: Record<string, string> = {
-    default: `${enter} { @[args->id] = count(); }`,
-    '-p': `${enter} /pid == ${launch.mode === '-p' ? pidArg(launch) : 0}/ { @[args->id] = count(); }`,
-    '-P': `${enter} { @[pid, comm] = count(); }`,
-    '-L': `${enter} { @start[tid] = nsecs; } tracepoint:raw_syscalls:sys_exit /@start[tid]/ ` +
-      '{ @ns[args->id] = sum(nsecs - @start[tid]); @n[args->id] = count(); delete(@start[tid]); }',
-  };
-  return { text: `BEGIN { printf("Tracing syscalls\\n"); } ${body[launch.mode]}` };
-}
-
-const syscount: ToolBench = {
-  name: 'syscount',
-  modes: SYSCOUNT_MODES,
-  event: 'syscall',
-  tracers: [
-    ours('syscount', SYSCOUNT_MODES, syscountArgs),
-    bcc('syscount', SYSCOUNT_MODES, /^Tracing /m, syscountArgs),
-    bpftrace('bpftrace one-liner', SYSCOUNT_MODES, /^Tracing syscalls$/m, syscountBpftrace),
-    bpftrace('bpftrace syscount.bt', ['default'], /^Counting syscalls/m, () => ({ file: '/usr/sbin/syscount.bt' })),
-  ],
-  workload: (setup, amount) => ({ file: setup.bin.getppid, args: [amount] }),
-};
-
-// --- execsnoop ------------------------------------------------------------------------------
-
-const execsnoop: ToolBench = {
-  name: 'execsnoop',
-  modes: ['default'],
-  event: 'exec',
-  tracers: [
-    ours('execsnoop', ['default'], () => []),
-    bcc('execsnoop', ['default'], /^PCOMM/m, () => []),
-    bpftrace('bpftrace execsnoop.bt', ['default'], /^TIME\(ms\)/m, () => ({ file: '/usr/sbin/execsnoop.bt' })),
-  ],
-  workload: (setup, amount) => ({ file: setup.bin.execloop, args: [amount, '1', setup.bin.noop] }),
-};
+// --- helpers several tools' entries use ---
 
 /** Exec events of the bench's noop program in a tracer's output: each line names its path. */
 export function execsSeen(stdout: string, noopPath: string): number {
@@ -176,8 +138,6 @@ export function lostReported(output: string): number {
   return n;
 }
 
-// --- biolatency -----------------------------------------------------------------------------
-
 /** Total count in printed log2 histograms: bcc's format ("  4 -> 7  : 12  |**|") or bpftrace's ("[4, 8)  12 |@@|"). */
 export function histogramTotal(stdout: string): number | null {
   let total = 0;
@@ -187,38 +147,15 @@ export function histogramTotal(stdout: string): number | null {
   return rows ? total : 0;
 }
 
-const biolatency: ToolBench = {
-  name: 'biolatency',
-  modes: ['default'],
-  event: 'I/O',
-  tracers: [
-    ours('biolatency', ['default'], () => []),
-    bcc('biolatency', ['default'], /^Tracing block/m, () => []),
-    bpftrace('bpftrace biolatency.bt', ['default'], /^Tracing block/m, () => ({ file: '/usr/sbin/biolatency.bt' })),
-    bpftrace('bpftrace block tracepoints', ['default'], /^Tracing block/m, () => ({ file: path.join(ANCHORS, 'biolatency-tp.bt') })),
-  ],
-  workload: (setup, amount) => {
-    if (!setup.loopDevice) throw new Error('no loop device');
-    return { file: setup.bin.dio, args: [setup.loopDevice, amount] };
-  },
-  counted: (_tracer, stdout) => histogramTotal(stdout),
-};
-
-// --- tcptop ---------------------------------------------------------------------------------
-
+/** Bytes per send in tcptop's workload (the many-flows run reads it too). */
 export const TCP_MESSAGE_BYTES = 64;
 
-const tcptop: ToolBench = {
-  name: 'tcptop',
-  modes: ['default'],
-  event: 'send',
-  tracers: [
-    // --json for the many-flows run: one object per interval, every flow in it.
-    ours('tcptop', ['default', 'json'], (launch) => (launch.mode === 'json' ? ['--json'] : ['-C'])),
-    bcc('tcptop', ['default'], /^Tracing/m, () => ['-C']),
-    bpftrace('bpftrace sock tracepoints', ['default'], /^Tracing/m, () => ({ file: path.join(ANCHORS, 'tcptop-tp.bt') })),
-  ],
-  workload: (setup, amount) => ({ file: setup.bin.tcpsend, args: ['send', amount, String(TCP_MESSAGE_BYTES)] }),
-};
-
-export const TOOLS: Record<ToolName, ToolBench> = { syscount, execsnoop, biolatency, tcptop };
+/** Every registered tool's bench entry, from test/bench/tools/<tool>.ts. */
+export async function loadToolBenches(names: readonly ToolName[] = TOOL_NAMES): Promise<Record<ToolName, ToolBench>> {
+  const entries = await Promise.all(names.map(async (name) => {
+    const { bench } = await import(`../tools/${name}.ts`) as { bench: ToolBench };
+    if (bench.name !== name) throw new Error(`test/bench/tools/${name}.ts names ${bench.name}`);
+    return [name, bench] as const;
+  }));
+  return Object.fromEntries(entries);
+}

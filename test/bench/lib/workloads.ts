@@ -7,15 +7,17 @@ import { Proc } from './proc.ts';
 
 const SOURCES = path.resolve(import.meta.dirname, '../workloads');
 
-export interface WorkloadBinaries {
+/** Every workload by the name of its source file (workloads/<name>.c → bin.<name>). */
+export type WorkloadBinaries = Record<string, string> & {
   getppid: string;
   execloop: string;
   tcpsend: string;
   dio: string;
   /** Static do-nothing program exec'd by execloop; its path marks its execs in tracer output. */
   noop: string;
-}
+};
 
+/** Builds every workloads/*.c: a new tool's bench adds its workload there and finds it in bin. */
 export function buildWorkloads(dir: string): WorkloadBinaries {
   const build = (name: string, out = name, extra: string[] = []) => {
     const bin = path.join(dir, out);
@@ -23,13 +25,13 @@ export function buildWorkloads(dir: string): WorkloadBinaries {
     return bin;
   };
   fs.mkdirSync(dir, { recursive: true });
-  return {
-    getppid: build('getppid'),
-    execloop: build('execloop'),
-    tcpsend: build('tcpsend'),
-    dio: build('dio'),
-    noop: build('noop', 'bench-noop', ['-static']),
-  };
+  const bin: Record<string, string> = {};
+  for (const file of fs.readdirSync(SOURCES).filter((f) => f.endsWith('.c')).sort()) {
+    const name = file.slice(0, -2);
+    // noop is exec'd by execloop: static, so its exec costs no dynamic loading, and named so its path is unmistakable.
+    bin[name] = name === 'noop' ? build(name, 'bench-noop', ['-static']) : build(name);
+  }
+  return bin as WorkloadBinaries;
 }
 
 export interface WorkResult {
