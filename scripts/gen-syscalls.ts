@@ -1,12 +1,12 @@
 #!/usr/bin/env -S node --import tsx
-// gen-syscalls: writes the x86_64 and arm64 syscall tables in tools/syscount/syscalls.ts (between its GENERATED
+// gen-syscalls: writes the x86_64 and arm64 syscall tables in lib/kernel/syscalls.ts (between its GENERATED
 // markers) from the kernel's own syscall tables, and checks the running architecture's table against
 // the running kernel's tracepoints.
 //
 // USAGE: node --import tsx scripts/gen-syscalls.ts [--tbl PATH] [--check]
 //   --tbl PATH  for the x86_64 table, a kernel source's arch/x86/entry/syscalls/syscall_64.tbl
 //               (best: the running kernel's)
-//   --check     compare the rows with tools/syscount/syscalls.ts instead of writing it; exit 1 when they differ
+//   --check     compare the rows with lib/kernel/syscalls.ts instead of writing it; exit 1 when they differ
 //
 // Both tables come from the kernel headers libbcc compiles with (the binding's findKernelHeaders()).
 // x86_64, without --tbl: asm/unistd_64.h gives number → name, asm/syscalls_64.h number → entry point
@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findKernelHeaders, tracefsPath } from 'bcc-node-bindings';
-import { syscalls } from '../tools/syscount/syscalls.ts';
+import { syscalls } from '../lib/kernel/syscalls.ts';
 
 type Row = [nr: number, name: string, entry: string];
 
@@ -67,7 +67,7 @@ export const ARM64_WANTS = [
 // __arm64_sys_arm64_personality", so syscall 92 traces as syscalls:sys_enter_arm64_personality.
 const ARM64_ENTRIES = new Map([['personality', 'arm64_personality']]);
 
-const LIB = path.resolve(import.meta.dirname, '../tools/syscount/syscalls.ts');
+const LIB = path.resolve(import.meta.dirname, '../lib/kernel/syscalls.ts');
 const BEGIN = '// BEGIN GENERATED';
 const END = '// END GENERATED';
 
@@ -270,11 +270,11 @@ function main(argv: string[]): number {
     // The rows of both tables must match; the comments naming the kernel it was generated on may differ.
     const rowsOnly = (text: string) => text.split('\n').filter((line) => !line.startsWith('// ')).join('\n');
     const same = rowsOnly(next) === rowsOnly(current);
-    process.stdout.write(same ? 'tools/syscount/syscalls.ts is up to date\n' : 'tools/syscount/syscalls.ts differs from a fresh generation\n');
+    process.stdout.write(same ? 'lib/kernel/syscalls.ts is up to date\n' : 'lib/kernel/syscalls.ts differs from a fresh generation\n');
     return same ? 0 : 1;
   }
   fs.writeFileSync(LIB, next);
-  process.stdout.write(`wrote ${x86.rows.length} x86_64 and ${arm64.rows.length} arm64 syscalls to tools/syscount/syscalls.ts ` +
+  process.stdout.write(`wrote ${x86.rows.length} x86_64 and ${arm64.rows.length} arm64 syscalls to lib/kernel/syscalls.ts ` +
     `(${events.length} kernel syscall events, all named in the ${process.arch} table)\n`);
   return 0;
 }

@@ -25,6 +25,12 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'syscount', summary: 'Summarize syscall counts and latencies', bcc: 'syscount', exporter: true },
   { name: 'biolatency', summary: 'Summarize block device I/O latency as a histogram', bcc: 'biolatency', exporter: true },
   { name: 'tcptop', summary: 'Summarize TCP send/recv throughput by host, top-style', bcc: 'tcptop', exporter: true },
+  { name: 'opensnoop', summary: 'Trace open() syscalls', bcc: 'opensnoop', exporter: true },
+  { name: 'killsnoop', summary: 'Trace signals issued by the kill() syscall', bcc: 'killsnoop', exporter: true },
+  { name: 'exitsnoop', summary: 'Trace all process termination (exit, fatal signal)', bcc: 'exitsnoop', exporter: true },
+  { name: 'oomkill', summary: 'Trace the OOM killer', bcc: 'oomkill', exporter: true },
+  { name: 'statsnoop', summary: 'Trace stat() syscalls', bcc: 'statsnoop' },
+  { name: 'mountsnoop', summary: 'Trace mount and umount syscalls system-wide', bcc: 'mountsnoop' },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

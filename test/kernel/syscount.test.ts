@@ -11,7 +11,7 @@ import path from 'node:path';
 import { BPF, tracefsPath, type ArrayTable, type PerCpuTable } from 'bcc-node-bindings';
 import { buildProgram } from '../../lib/run/program.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
-import { syscallByName, syscalls } from '../../tools/syscount/syscalls.ts';
+import { syscallByName, syscalls } from '../../lib/kernel/syscalls.ts';
 import { startTool, runToolToEnd, REPO, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
@@ -347,7 +347,7 @@ test('the table\'s numbers are the running kernel\'s: syscalls:sys_enter_* event
   }
 });
 
-test('scripts/gen-syscalls.ts regenerates tools/syscount/syscalls.ts unchanged from the kernel headers and tracefs', async (t) => {
+test('scripts/gen-syscalls.ts regenerates lib/kernel/syscalls.ts unchanged from the kernel headers and tracefs', async (t) => {
   if (!needsBpf(t)) return;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'scripts/gen-syscalls.ts'), '--check'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -12,30 +12,14 @@ import { bccFlagLayout, describedMask, rwbsDefines } from '../../tools/biolatenc
 import { DiskNames, diskByName, kernelDev, majorOf, minorOf } from '../../tools/biolatency/disks.ts';
 import { log2Count, log2Merge, log2Percentile, log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
 import { UsageError } from '../../lib/run/cli.ts';
+import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 const OFFSETS: Record<string, number> = {
   'request.q': 0, 'request.cmd_flags': 24, 'request.__data_len': 44, 'request_queue.disk': 104,
   'gendisk.major': 0, 'gendisk.first_minor': 4,
 };
 
-/** A 6.18-like kernel: raw tracepoints, every block tracepoint, BTF, no kprobes. */
-function kernel(overrides: Partial<KernelView> & { missing?: string[] } = {}): KernelView {
-  const missing = new Set(overrides.missing ?? []);
-  return {
-    rawTracepoints: () => true,
-    tracepoint: (_cat, ev) => !missing.has(ev),
-    kprobes: () => false,
-    kernelFunction: () => true,
-    syscallFunction: () => null,
-    fentry: () => false,
-    ringBuffer: () => true,
-    rawArg: () => 0,
-    offset: (s, f) => OFFSETS[`${s}.${f}`],
-    release: '6.18.0',
-    cpus: () => 2,
-    ...overrides,
-  };
-}
+const kernel = (overrides: FakeKernel = {}): KernelView => fakeKernel({ offsets: OFFSETS, syscallFunction: () => null, ...overrides });
 
 const FLAGS = bccFlagLayout();
 const configure = (c: Partial<BiolatencyConfig> = {}, k = kernel()) => configureBiolatency({

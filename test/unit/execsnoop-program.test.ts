@@ -7,6 +7,7 @@ import type { KernelView } from '../../lib/kernel/view.ts';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { EXPORTER_CONFIG, configureExecsnoop, type ExecsnoopConfig } from '../../tools/execsnoop/program.ts';
 import { ringBufferPages } from '../../lib/run/event-channel.ts';
+import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 const OFFSETS: Record<string, number> = {
   'task_struct.real_parent': 1280, 'task_struct.tgid': 1268, 'task_struct.comm': 1752, 'task_struct.mm': 1136,
@@ -18,24 +19,7 @@ const TASK_DEFINES = {
   MM_ARG_START_OFFSET: 488, MM_ARG_END_OFFSET: 496,
 };
 
-/** A 6.18-like kernel: every tracepoint, ring buffers, BTF, no kprobes. */
-function kernel(overrides: Partial<KernelView> & { missing?: string[] } = {}): KernelView {
-  const missing = new Set(overrides.missing ?? []);
-  return {
-    tracepoint: (category, event) => !missing.has(`${category}:${event}`),
-    rawTracepoints: () => true,
-    kprobes: () => false,
-    kernelFunction: () => true,
-    syscallFunction: (name) => `__x64_sys_${name}`,
-    fentry: () => false,
-    ringBuffer: () => true,
-    offset: (struct, field) => OFFSETS[`${struct}.${field}`],
-    rawArg: () => 0,
-    release: '6.18.0',
-    cpus: () => 2,
-    ...overrides,
-  };
-}
+const kernel = (overrides: FakeKernel = {}): KernelView => fakeKernel({ offsets: OFFSETS, ...overrides });
 
 const NO_SYSCALL_TRACEPOINTS = ['execve', 'execveat'].flatMap((s) => [`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`]);
 const plain: ExecsnoopConfig = { fails: false, maxArgs: 20 };

@@ -22,6 +22,9 @@ const SAMPLES: Record<string, string> = {
   listen: '127.0.0.1:9100',
   tools: 'syscount,biolatency',
   disk: fs.readdirSync('/sys/block')[0],
+  flag_filter: 'O_WRONLY',
+  signal: 'KILL',
+  label: 'exit',
 };
 
 /**

@@ -7,30 +7,14 @@ import type { KernelView } from '../../lib/kernel/view.ts';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { EXPORTER_CONFIG, configureSyscount, type SyscountConfig } from '../../tools/syscount/program.ts';
 import { NR_SLOTS } from '../../tools/syscount/options.ts';
-import { syscallByName } from '../../tools/syscount/syscalls.ts';
+import { syscallByName } from '../../lib/kernel/syscalls.ts';
+import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 // Where this architecture keeps the syscall number in struct pt_regs (x64 and arm64 are known).
 const REGS = ({ x64: { field: 'orig_ax', size: 8 }, arm64: { field: 'syscallno', size: 4 } } as Record<string, { field: string; size: number }>)[process.arch];
 const OFFSETS: Record<string, number> = { 'task_struct.real_parent': 2456, 'task_struct.tgid': 2444, ...(REGS ? { [`pt_regs.${REGS.field}`]: 120 } : {}) };
 
-/** A 6.18-like kernel: raw tracepoints, every tracepoint, BTF, no kprobes. */
-function kernel(overrides: Partial<KernelView> & { missing?: string[] } = {}): KernelView {
-  const missing = new Set(overrides.missing ?? []);
-  return {
-    tracepoint: (category, event) => !missing.has(`${category}:${event}`),
-    rawTracepoints: () => true,
-    kprobes: () => false,
-    kernelFunction: () => true,
-    syscallFunction: (name) => `__x64_sys_${name}`,
-    fentry: () => false,
-    ringBuffer: () => true,
-    offset: (struct, field) => OFFSETS[`${struct}.${field}`],
-    rawArg: () => 0,
-    release: '6.18.0',
-    cpus: () => 2,
-    ...overrides,
-  };
-}
+const kernel = (overrides: FakeKernel = {}): KernelView => fakeKernel({ offsets: OFFSETS, ...overrides });
 
 const plain: SyscountConfig = { failures: false, latency: false, byProcess: false, cgroup: false, metrics: false };
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { ERRNO, errnoName, parseErrno } from '../../lib/kernel/errno.ts';
 import { ARM64_WANTS, parseGenericUnistd, parseTbl } from '../../scripts/gen-syscalls.ts';
-import { haveSyscallTable, syscallByName, syscallByNumber, syscallName, syscalls } from '../../tools/syscount/syscalls.ts';
+import { haveSyscallTable, syscallByName, syscallByNumber, syscallName, syscalls } from '../../lib/kernel/syscalls.ts';
 
 test('every errno in <asm-generic/errno-base.h> and <asm-generic/errno.h> has its number here', (t) => {
   const files = ['/usr/include/asm-generic/errno-base.h', '/usr/include/asm-generic/errno.h'].filter((f) => fs.existsSync(f));

@@ -10,6 +10,7 @@ import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import type { KernelView } from '../../lib/kernel/view.ts';
 import type { ProgramConfig, ToolProgram } from '../../lib/run/program.ts';
 import type { ToolContext } from '../../lib/run/tool.ts';
+import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 /** Offsets in struct sock as 6.18's BTF gives them. */
 const SOCK: Record<string, number> = {
@@ -22,22 +23,16 @@ const SOCK_DEFINES = {
 };
 
 /** A 6.18-like kernel: every sock tracepoint, BTF, tcp_sendmsg/tcp_recvmsg; no kprobes, no fentry. */
-function kernel(overrides: Partial<KernelView> & { missing?: string[]; noBtf?: boolean; noIpv6?: boolean } = {}): KernelView {
-  const missing = new Set(overrides.missing ?? []);
-  return {
-    tracepoint: (category, event) => category === 'sock' && !missing.has(event),
-    rawTracepoints: () => true,
-    kprobes: () => false,
-    kernelFunction: (name) => !missing.has(name),
+function kernel({ missing = [], noBtf, noIpv6, ...overrides }: FakeKernel & { noBtf?: boolean; noIpv6?: boolean } = {}): KernelView {
+  const lacks = new Set(missing);
+  return fakeKernel({
+    tracepoint: (category, event) => category === 'sock' && !lacks.has(event),
+    kernelFunction: (name) => !lacks.has(name),
     syscallFunction: () => null,
-    fentry: () => false,
-    ringBuffer: () => true,
-    offset: (struct, field) => overrides.noBtf || struct !== 'sock' || (overrides.noIpv6 && field.includes('_v6_')) ? undefined : SOCK[field],
+    offset: (struct, field) => noBtf || struct !== 'sock' || (noIpv6 && field.includes('_v6_')) ? undefined : SOCK[field],
     rawArg: () => undefined,
-    release: '6.18.0',
-    cpus: () => 2,
     ...overrides,
-  };
+  });
 }
 
 const NO_SOCK_TP = ['sock_send_length', 'sock_recv_length'];

@@ -24,7 +24,7 @@ export const spec: ToolSpec = {
   options: [
     {
       long: 'tools', type: 'string', metavar: 'LIST', parse: toolList, default: EXPORTABLE,
-      help: `comma-separated tools to load (default ${EXPORTABLE.join(',')})`,
+      help: `comma-separated tools to load (default: ${EXPORTABLE.join(', ')})`,
     },
     {
       long: 'listen', type: 'string', metavar: 'ADDR', parse: parseListenAddress, default: parseListenAddress('9435'),

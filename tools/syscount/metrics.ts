@@ -18,7 +18,7 @@ import { errnoName } from '../../lib/kernel/errno.ts';
 import { DrainedTotals, SeriesBook, counterFamily, type Collector } from '../../lib/metrics/agent.ts';
 import { log2BucketBounds, type HistogramFamily, type MetricFamily, type ScalarFamily } from '../../lib/metrics/exposition.ts';
 import { EXPORTER_CONFIG, configureSyscount } from './program.ts';
-import { syscallName } from './syscalls.ts';
+import { syscallName } from '../../lib/kernel/syscalls.ts';
 
 type Stats = { count: bigint; total_ns?: bigint };
 

@@ -5,7 +5,7 @@ import { cgroupV2Path } from '../../lib/kernel/cgroups.ts';
 import { parseErrno } from '../../lib/kernel/errno.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
-import { syscallByName, syscalls } from './syscalls.ts';
+import { syscallByName, syscalls } from '../../lib/kernel/syscalls.ts';
 
 export interface Options extends MetricsOptions {
   pid?: number; tid?: number; ppid?: number; interval?: number; duration?: number; top: number;

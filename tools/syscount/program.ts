@@ -7,7 +7,7 @@ import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { NR_SLOTS } from './options.ts';
-import { syscallByName } from './syscalls.ts';
+import { syscallByName } from '../../lib/kernel/syscalls.ts';
 
 export interface SyscountConfig {
   /** -x: only calls that return an error. */

@@ -21,7 +21,7 @@ import { LiveChart } from '../../lib/output/chart.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { spec, type Options } from './options.ts';
 import { MAX_PROCESSES, configureSyscount } from './program.ts';
-import { haveSyscallTable, syscallName, syscalls } from './syscalls.ts';
+import { haveSyscallTable, syscallName, syscalls } from '../../lib/kernel/syscalls.ts';
 import {
   IntervalDeltas, intervalJson, intervalText, listColumns, topRows, type ReportOptions, type Row,
 } from './report.ts';

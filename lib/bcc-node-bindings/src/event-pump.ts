@@ -19,6 +19,7 @@ export class EventPump {
   private readonly coalesceMs: number;
   private pending: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private closed = false;
+  private paused = false;
 
   /** `drain` returns true when it stopped early (a budget) and more is waiting. */
   constructor(fds: number[], private readonly drain: () => boolean, opts: PumpOptions = {}) {
@@ -27,7 +28,7 @@ export class EventPump {
   }
 
   private wake(): void {
-    if (this.pending || this.closed) return;
+    if (this.pending || this.closed || this.paused) return;
     for (const h of this.handles) h.stop();
     this.pending = this.coalesceMs > 0 ? setTimeout(() => this.run(), this.coalesceMs) : setImmediate(() => this.run());
   }
@@ -39,7 +40,7 @@ export class EventPump {
     try {
       more = this.drain();
     } finally {
-      if (!this.closed) {
+      if (!this.closed && !this.paused) {
         if (more) this.pending = setImmediate(() => this.run());
         else for (const h of this.handles) h.start({ readable: true }, () => this.wake());
       }
@@ -49,6 +50,29 @@ export class EventPump {
   /** Drains whatever is buffered now, synchronously (used before closing, so no event is lost). */
   flush(): void {
     while (!this.closed && this.drain()) { /* until the budget is no longer hit */ }
+  }
+
+  /**
+   * Stops draining until resume(): events wait in the buffer, and what no longer fits there is
+   * dropped and counted by the kernel. For a reader that cannot keep up (its output is blocked),
+   * this keeps memory bounded by the buffer instead of growing with the backlog.
+   */
+  pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    if (this.pending) {
+      clearTimeout(this.pending as NodeJS.Timeout);
+      clearImmediate(this.pending as NodeJS.Immediate);
+      this.pending = null;
+    }
+    for (const h of this.handles) h.stop();
+  }
+
+  resume(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    // Level-triggered: a buffer that filled meanwhile wakes us at once.
+    for (const h of this.handles) h.start({ readable: true }, () => this.wake());
   }
 
   /** Lets the process exit while the pump is idle (for tools that end on a timer, not on events). */

@@ -97,6 +97,15 @@ export abstract class EventBufferTable<E> extends Table<number, number> {
     this.pump?.flush();
   }
 
+  /** Stops delivering until resume(); the kernel keeps what fits in the buffer (see EventPump.pause). */
+  pause(): void {
+    this.pump?.pause();
+  }
+
+  resume(): void {
+    this.pump?.resume();
+  }
+
   /** Lets the process exit while no events arrive (for tools that end on a timer). */
   unref(): this {
     this.pump?.unref();

@@ -1,0 +1,1 @@
+exitsnoop/exitsnoop.ts

@@ -1,0 +1,1 @@
+mountsnoop/mountsnoop.ts

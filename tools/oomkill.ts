@@ -1,0 +1,1 @@
+oomkill/oomkill.ts

@@ -1,0 +1,1 @@
+statsnoop/statsnoop.ts
