@@ -1,6 +1,7 @@
 // Running a tool as a user would (a child process from the checkout) and reading what it prints.
 // With BPFKIT_READY=1 a tool writes "<tool>: ready" on stderr once its probes are attached, so a
 // test starts its workload only then.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -71,4 +72,17 @@ export async function runToolToEnd(tool: string, args: string[], opts: ToolOptio
   const code = await run.exited;
   clearTimeout(timer);
   return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** startTool for one test: the run is killed when the test ends, however it ends. */
+export function startInTest(t: { after(fn: () => void): void }, tool: string, args: string[], opts: ToolOptions = {}): ToolRun {
+  const run = startTool(tool, args, opts);
+  t.after(() => { if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL'); });
+  return run;
+}
+
+/** Ctrl-C to each run, and each must end with status 0 (rows still buffered are written then). */
+export async function stopAll(...runs: ToolRun[]): Promise<void> {
+  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
+  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
 }

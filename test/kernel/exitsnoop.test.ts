@@ -8,19 +8,18 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel } from '../../lib/kernel/view.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { signalName } from '../../lib/kernel/signals.ts';
 import { COMM_LEN, EXIT_EVENT_OFFSETS, RECORD_SIZE, decodeExitRecord, exitText, type ExitEvent } from '../../tools/exitsnoop/events.ts';
 import { configureExitsnoop } from '../../tools/exitsnoop/program.ts';
+import { freePort, scrape } from '../helpers/http.ts';
 
 const WORKLOAD_C = String.raw`/* exitsnoop's test workload. "codes M SIGNALS COREDIR": M children exit with codes 0..M-1 (child i
  * after i*30 ms), then one child per signal in SIGNALS (comma list) waits and is killed by it, then
@@ -148,16 +147,9 @@ const childrenOf = (lines: string[]): Child[] => lines.filter((l) => /^\d+ /.tes
   return { pid, status, lifetimeNs: ns };
 });
 
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('exitsnoop', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'exitsnoop', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 type Row = Record<string, string>;
 
@@ -273,24 +265,6 @@ test('a threaded process: one row (TID = PID) by default, one per thread with --
   assert.equal(rows(byProcess.stdout).filter((r) => r.PID === String(control.pid)).length, 1);
   assert.equal(rows(perThread.stdout).filter((r) => r.PID === String(control.pid)).length, 2);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 test('--metrics counts exits by code and deaths by signal, exactly', async (t) => {
   if (!needsBpf(t)) return;

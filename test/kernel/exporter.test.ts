@@ -16,6 +16,7 @@ import { needsBpf, sleep } from '../helpers/kernel.ts';
 import { startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { createLoopDevice, type LoopDevice } from '../helpers/loopdev.ts';
+import { freePort } from '../helpers/http.ts';
 
 const children = new Set<ChildProcess>();
 const runs = new Set<ToolRun>();
@@ -27,14 +28,6 @@ after(async () => {
   loop?.remove();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function get(port: number, urlPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {

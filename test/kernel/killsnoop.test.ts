@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { COMM_LEN, SIGNAL_EVENT_OFFSETS, decodeSignalRecord } from '../../tools/killsnoop/events.ts';
@@ -130,16 +130,9 @@ async function held(t: TestContext) {
   };
 }
 
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('killsnoop', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'killsnoop', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 type Row = Record<string, string>;
 

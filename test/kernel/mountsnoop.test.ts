@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
@@ -173,17 +173,9 @@ function expectedCalls(r: Ran & { dir: string; missing: string }, openTreeAttr: 
 }
 
 /** Starts the tool; a failing test kills it rather than waiting for it for ever. */
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('mountsnoop', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'mountsnoop', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  // Rows are written up to 50 ms after their record arrives (event-channel.ts): the stop flushes them.
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 type Row = Record<string, string>;
 

@@ -13,18 +13,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
 import { COMM_LEN, OOM_EVENT_OFFSETS, decodeOomRecord, pageSizeKb, type OomEvent } from '../../tools/oomkill/events.ts';
 import { configureOomkill, liveOomKernel } from '../../tools/oomkill/program.ts';
+import { freePort, scrape } from '../helpers/http.ts';
 
 const LIMIT = 64 << 20;
 const LIMIT_PAGES = LIMIT / 1024 / pageSizeKb();
@@ -150,16 +149,9 @@ function inCgroup(t: TestContext, cg: MemoryCgroup, args: string[]): Child {
   return child;
 }
 
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('oomkill', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'oomkill', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 const LINE = /^(\d\d:\d\d:\d\d) Triggered by PID (\d+) \("(.*)"\), OOM kill of PID (\d+) \("(.*)"\), (\d+) pages, loadavg: (.*)$/;
 const LOADAVG = /^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+$/;
@@ -179,24 +171,6 @@ function rows(stdout: string): Row[] {
 const jsonRows = (stdout: string): Array<Record<string, any>> => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const involving = <T extends { victimPid?: number; triggerPid?: number; victim_pid?: number; trigger_pid?: number }>(items: T[], pids: number[]) =>
   items.filter((r) => pids.includes((r.victimPid ?? r.victim_pid)!) || pids.includes((r.triggerPid ?? r.trigger_pid)!));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 test('a child that outgrows its 64 MiB cgroup is killed, and is the one row: trigger and victim, PID and comm, its pages; --json and --metrics agree', async (t) => {
   if (!needsBpf(t)) return;

@@ -8,16 +8,16 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel } from '../../lib/kernel/view.ts';
 import { COMM_LEN, OPEN_EVENT_OFFSETS, RECORD_HEADER_SIZE } from '../../tools/opensnoop/events.ts';
 import { configureOpensnoop, type OpensnoopConfig } from '../../tools/opensnoop/program.ts';
+import { freePort } from '../helpers/http.ts';
 
 const N = 300;
 const WORKLOAD_C = String.raw`
@@ -154,16 +154,9 @@ function workload(t: TestContext, binary = 'opens', opts: { uid?: number } = {})
   };
 }
 
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('opensnoop', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'opensnoop', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 interface Row { time?: string; uid?: number; id: number; comm: string; fd: number; err: number; flags?: number; path: string }
 
@@ -187,16 +180,6 @@ function rows(stdout: string): Row[] {
     row.path = rest;
     return row;
   });
-}
-
-/** A port nothing listens on now (--metrics takes 1 to 65535). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const fdOf = (e: Expected) => (e.ret >= 0 ? e.ret : -1);

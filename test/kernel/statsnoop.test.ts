@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
-import { startTool, type ToolRun } from '../helpers/tool.ts';
+import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { COMM_LEN, PATH_SIZE, RECORD_HEADER_SIZE, STAT_EVENT_OFFSETS, decodeStatRecord } from '../../tools/statsnoop/events.ts';
@@ -116,16 +116,9 @@ function held(t: TestContext, bin: string, dir: string, rounds: number) {
   };
 }
 
-function start(t: TestContext, args: string[]): ToolRun {
-  const tool = startTool('statsnoop', args);
-  t.after(() => { if (tool.child.exitCode === null && tool.child.signalCode === null) tool.child.kill('SIGKILL'); });
-  return tool;
-}
+const start = (t: TestContext, args: string[]): ToolRun => startInTest(t, 'statsnoop', args);
 
-async function stop(...runs: ToolRun[]): Promise<void> {
-  const codes = await Promise.all(runs.map((r) => r.stop('SIGINT')));
-  runs.forEach((r, i) => assert.equal(codes[i], 0, `exit ${codes[i]}; stderr:\n${r.stderr}`));
-}
+const stop = stopAll;
 
 type Row = Record<string, string>;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isBpfError, type BPF } from 'bcc-node-bindings';
 import type { KernelView } from '../../lib/kernel/view.ts';
 import { configureKillsnoop, signalMasks, type KillsnoopConfig } from '../../tools/killsnoop/program.ts';
-import { ringBufferPages } from '../../lib/run/event-channel.ts';
+import { busyRingBufferPages } from '../../lib/run/event-channel.ts';
 import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 const OFFSETS: Record<string, number> = {
@@ -42,7 +42,7 @@ test('on a kernel like this one: the six syscalls\' tracepoints, each exit befor
     HOOK_TRACEPOINTS: true, HOOK_RAW: false, HOOK_KPROBES: false,
     HAS_KILL: true, HAS_TKILL: true, HAS_TGKILL: true, HAS_PIDFD: true, HAS_SIGQUEUE: true, HAS_TGSIGQUEUE: true,
     FILTER_PID: false, TARGET_PID: 0, FILTER_TPID: false, TARGET_TPID: 0, FILTER_SIGNALS: false, SIGNAL_MASK_LO: 0n, SIGNAL_MASK_HI: 0n,
-    FAILED_ONLY: false, USE_RINGBUF: true, RINGBUF_PAGES: ringBufferPages(2), ...PIDFD_DEFINES,
+    FAILED_ONLY: false, USE_RINGBUF: true, RINGBUF_PAGES: busyRingBufferPages(2), ...PIDFD_DEFINES,
   });
   assert.deepEqual(program.attachments.map((a) => a.chosen), ['tracepoints syscalls:sys_enter_* and sys_exit_* of each', 'ring buffer']);
   assert.deepEqual(attached(plain, kernel()), SYSCALLS.flatMap((s) => [

@@ -17,11 +17,11 @@ import fs from 'node:fs';
 import type { BPF } from 'bcc-node-bindings';
 import { runTool } from '../../lib/run/tool.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
-import { clock } from '../../lib/output/format.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { spec, type Options } from './options.ts';
 import { configureExecsnoop, type ExecsnoopProgram } from './program.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
+import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { argsLine, decodeExecRecord, headerLine, jsonLine, rowLine, type ColumnOptions } from './events.ts';
 import { execsnoopCollector } from './metrics.ts';
 
@@ -57,26 +57,10 @@ await runTool<Options>(spec, async (ctx) => {
     time: o.time, timestamp: o.timestamp, printUid: o['print-uid'], printPcomm: o['print-pcomm'],
     printCpu: o['print-cpu'], quote: o.quote,
   };
-  let startNs = 0n;
-  let wallOffsetMs = 0;
   const wantClock = o.json || o.time;
   const wantSeconds = o.json || o.timestamp;
-  let clockSecond = -1;
-  let clockText = '';
-  const clockAt = (ts: bigint): string => {
-    const second = Math.floor((Number(ts) / 1e6 + wallOffsetMs) / 1000);
-    if (second !== clockSecond) {
-      clockSecond = second;
-      clockText = clock(new Date(second * 1000));
-    }
-    return clockText;
-  };
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const times = new EventClock();
+  const out = new LineBatch(ctx.print);
   const onRecord = (record: Buffer) => {
     const ev = decodeExecRecord(record, maxArgs);
     if (ev.ret !== 0 && !o.fails) return;
@@ -84,39 +68,24 @@ await runTool<Options>(spec, async (ctx) => {
     if (o.line && !o.line.test(argsLine(ev))) return;
     collector?.record(ev);
     if (metrics?.only) return;
-    const time = wantClock ? clockAt(ev.ts) : '';
-    const seconds = wantSeconds ? (Number(ev.ts - startNs) / 1e9).toFixed(3) : '';
-    lines.push(o.json ? jsonLine(ev, time, seconds) : rowLine(ev, columns, time, seconds));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    const time = wantClock ? times.clock(ev.ts) : '';
+    const seconds = wantSeconds ? times.seconds(ev.ts) : '';
+    out.push(o.json ? jsonLine(ev, time, seconds) : rowLine(ev, columns, time, seconds));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? execsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
 
-  // TIME(s) counts from here. bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC,
-  // so a record's timestamp turns into wall time with one offset.
-  startNs = process.hrtime.bigint();
-  wallOffsetMs = Date.now() - Number(startNs) / 1e6;
+  times.start();
   if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost.stop();
 });

@@ -13,6 +13,7 @@
 //
 // Copyright 2019 Instana, Inc. (bcc's exitsnoop, by Arturo Martin-de-Nicolas, whose output this reproduces).
 import fs from 'node:fs';
+import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -30,14 +31,8 @@ await runTool<Options>(spec, async (ctx) => {
 
   // bcc's --label with an empty value means "exit"; the parser refuses empty values, so any label is the user's.
   const columns: ColumnOptions = { timestamp: o.timestamp || o.utc, utc: o.utc, label: o.label };
-  let wallOffsetMs = 0;
-  const wallAt = (ts: bigint) => new Date(Number(ts) / 1e6 + wallOffsetMs);
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const times = new EventClock();
+  const out = new LineBatch(ctx.print);
   const onRecord = (record: Buffer) => {
     const ev = decodeExitRecord(record);
     collector?.record(ev);
@@ -45,30 +40,17 @@ await runTool<Options>(spec, async (ctx) => {
     // --per-thread), unless a Prometheus is still to read the counts.
     if (o.pid !== undefined && !o['per-thread'] && !metrics) ctx.stop();
     if (metrics?.only) return;
-    if (o.json) lines.push(jsonLine(ev, isoMs(wallAt(ev.ts), o.utc), o.label));
-    else lines.push(rowLine(ev, columns, columns.timestamp ? clockMs(wallAt(ev.ts), o.utc) : ''));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    if (o.json) out.push(jsonLine(ev, isoMs(times.date(ev.ts), o.utc), o.label));
+    else out.push(rowLine(ev, columns, columns.timestamp ? clockMs(times.date(ev.ts), o.utc) : ''));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? exitsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
 
-  // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC: one offset turns an exit's
-  // timestamp into wall time.
-  wallOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  times.start();
   if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
   ctx.attach(bpf, program);
   // A process that ended between the option check and the attach would be waited for in vain.
@@ -76,11 +58,10 @@ await runTool<Options>(spec, async (ctx) => {
     ctx.warn(`process ${o.pid} ended before tracing began`);
     ctx.stop();
   }
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost.stop();
 });

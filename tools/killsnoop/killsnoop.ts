@@ -13,8 +13,8 @@
 //
 // Copyright (c) 2015 Brendan Gregg (bcc's killsnoop, whose output this reproduces).
 import fs from 'node:fs';
+import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
-import { clock } from '../../lib/output/format.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { spec, type Options } from './options.ts';
@@ -31,49 +31,29 @@ await runTool<Options>(spec, async (ctx) => {
 
   let width = 6;
   try { width = pidWidth(Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim())); } catch { /* bcc's default */ }
-  let startNs = 0n;
-  let wallOffsetMs = 0;
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const times = new EventClock();
+  const out = new LineBatch(ctx.print);
   const onRecord = (record: Buffer) => {
     const ev = decodeSignalRecord(record);
     collector?.record(ev);
     if (metrics?.only) return;
-    const time = clock(new Date(Number(ev.ts) / 1e6 + wallOffsetMs));
-    lines.push(o.json ? jsonLine(ev, time, (Number(ev.ts - startNs) / 1e9).toFixed(3)) : rowLine(ev, width, time, o.name));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    const time = times.clock(ev.ts);
+    out.push(o.json ? jsonLine(ev, time, times.seconds(ev.ts)) : rowLine(ev, width, time, o.name));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? killsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
 
-  // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC: one offset makes wall time.
-  startNs = process.hrtime.bigint();
-  wallOffsetMs = Date.now() - Number(startNs) / 1e6;
+  times.start();
   if (!o.json && !metrics?.only) ctx.print(headerLine(width));
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost.stop();
 });

@@ -13,6 +13,7 @@
 // Copyright (c) 2016 Facebook, Inc. (bcc's mountsnoop, by Omar Sandoval, whose output this reproduces).
 import fs from 'node:fs';
 import type { BPF } from 'bcc-node-bindings';
+import { LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -38,39 +39,22 @@ await runTool<Options>(spec, async (ctx) => {
   }
 
   // The output loop: one record per call, at its return.
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const out = new LineBatch(ctx.print);
   const onRecord = (record: Buffer) => {
     const ev = decodeMountRecord(record);
-    lines.push(o.json ? jsonLine(ev) : rowLine(ev, parent));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    out.push(o.json ? jsonLine(ev) : rowLine(ev, parent));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
 
   if (!o.json) ctx.print(headerLine(parent));
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost.stop();
 });

@@ -12,8 +12,8 @@
 // real runs: tools/oomkill/oomkill_example.txt.
 //
 // Copyright 2016 Netflix, Inc. (bcc's oomkill, by Brendan Gregg, whose output this reproduces).
+import { EventClock, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
-import { clock } from '../../lib/output/format.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { spec, type Options } from './options.ts';
@@ -30,7 +30,7 @@ await runTool<Options>(spec, async (ctx) => {
 
   // The output loop: one record per victim; the load averages are read as the line is printed,
   // as bcc does.
-  let wallOffsetMs = 0;
+  const times = new EventClock();
   let pageKb: number | undefined;
   const onRecord = (record: Buffer) => {
     const ev = decodeOomRecord(record);
@@ -39,32 +39,23 @@ await runTool<Options>(spec, async (ctx) => {
     collector?.record(ev);
     if (metrics?.only) return;
     pageKb ??= pageSizeKb();
-    const time = clock(new Date(Number(ev.ts) / 1e6 + wallOffsetMs));
+    const time = times.clock(ev.ts);
     const loadavg = readLoadavg();
     ctx.print(o.json ? jsonLine(ev, time, pageKb, loadavg) : killLine(ev, time, pageKb, loadavg));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? oomkillCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
 
-  // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC: one offset makes wall time.
-  wallOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  times.start();
   if (!o.json && !metrics?.only) ctx.print(HEADER);
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  reportLost();
+  lost.stop();
 });

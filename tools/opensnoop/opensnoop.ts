@@ -14,6 +14,7 @@
 // Copyright (c) 2015 Brendan Gregg (bcc's opensnoop, whose output this reproduces).
 import fs from 'node:fs';
 import type { BPF, PerfEventArray } from 'bcc-node-bindings';
+import { LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
@@ -51,53 +52,33 @@ await runTool<Options>(spec, async (ctx) => {
   };
   const wantSeconds = o.json || o.timestamp;
   let firstTs = -1n;
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const out = new LineBatch(ctx.print);
   const onRecord = (record: Buffer) => {
     const ev = decodeOpenRecord(record);
     // TIME(s) counts from the first open seen, as bcc's does (filtered ones included).
     if (firstTs < 0n) firstTs = ev.ts;
     if (o.name !== undefined && !ev.comm.includes(o.name)) return;
     const seconds = wantSeconds ? secondsSince(ev.ts, firstTs) : '';
-    lines.push(o.json ? jsonLine(ev, seconds, o['full-path']) : rowLine(ev, columns, seconds));
-    // A drain hands over up to 10,000 records: written in slices, few lines live long enough
-    // to be promoted to the old generation under a flood of opens.
-    if (lines.length >= 512) flush();
-    else if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    out.push(o.json ? jsonLine(ev, seconds, o['full-path']) : rowLine(ev, columns, seconds));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = !records ? null : o['buffer-pages'] && !program.ringBuffer
     ? openPerfEvents(bpf, o['buffer-pages'], onRecord) : openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events?.lost() ?? 0n;
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events!.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = events ? new LostReporter(events, ctx.warn) : null;
   if (metrics) metrics.add(opensnoopCollector(bpf, metrics.seriesLimit, events, o.name));
 
   if (records && !o.json) ctx.print(headerLine(columns));
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost?.start();
 
   if (o.duration) {
     if (await ctx.sleep(o.duration * 1000)) ctx.stop();
   }
   await ctx.stopped;
-  clearInterval(lostTimer);
   events?.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost?.stop();
 }, joinRepeatedFlags(process.argv.slice(2)));
 
 /** -b with a perf buffer: bcc's page count per CPU (openEvents gives every tool 64). */

@@ -11,8 +11,8 @@
 // real runs: tools/statsnoop/statsnoop_example.txt.
 //
 // Copyright 2016 Netflix, Inc. (bcc's statsnoop, by Brendan Gregg, whose output this reproduces).
+import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
-import { clock } from '../../lib/output/format.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { spec, type Options } from './options.ts';
 import { configureStatsnoop } from './program.ts';
@@ -29,59 +29,30 @@ await runTool<Options>(spec, async (ctx) => {
   const wantSeconds = o.json || o.timestamp;
   // bcc's TIME(s) counts from the first call shown.
   let firstNs = -1n;
-  let wallOffsetMs = 0;
-  let clockSecond = -1;
-  let clockText = '';
-  const clockAt = (ts: bigint): string => {
-    const second = Math.floor((Number(ts) / 1e6 + wallOffsetMs) / 1000);
-    if (second !== clockSecond) {
-      clockSecond = second;
-      clockText = clock(new Date(second * 1000));
-    }
-    return clockText;
-  };
-  const lines: string[] = [];
-  let flushQueued = false;
-  const flush = () => {
-    flushQueued = false;
-    if (lines.length) ctx.print(lines.splice(0).join('\n'));
-  };
+  const times = new EventClock();
+  const out = new LineBatch(ctx.print);
   // The tool's own calls (node checks tracefs while it attaches) are not the machine's activity.
   const self = process.pid;
   const onRecord = (record: Buffer) => {
     if (record.readUInt32LE(STAT_EVENT_OFFSETS.pid) === self) return;
     const ev = decodeStatRecord(record);
     if (firstNs < 0n) firstNs = ev.ts;
-    const time = wantClock ? clockAt(ev.ts) : '';
+    const time = wantClock ? times.clock(ev.ts) : '';
     const seconds = wantSeconds ? (Number(ev.ts - firstNs) / 1e9).toFixed(9) : '';
-    lines.push(o.json ? jsonLine(ev, time, seconds) : rowLine(ev, columns, time, seconds));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    out.push(o.json ? jsonLine(ev, time, seconds) : rowLine(ev, columns, time, seconds));
   };
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  let lostReported = 0n;
-  const reportLost = () => {
-    const lost = events.lost();
-    if (lost > lostReported) {
-      ctx.warn(`lost ${lost - lostReported} events (the ${events.kind} buffer was full)`);
-      lostReported = lost;
-    }
-  };
+  const lost = new LostReporter(events, ctx.warn);
 
-  // bpf_ktime_get_ns() and process.hrtime() both read CLOCK_MONOTONIC: one offset turns a
-  // record's timestamp into wall time.
-  wallOffsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  times.start();
   if (!o.json) ctx.print(headerLine(columns));
   ctx.attach(bpf, program);
-  const lostTimer = setInterval(reportLost, 1000);
+  lost.start();
 
   await ctx.stopped;
-  clearInterval(lostTimer);
   events.flush();
-  flush();
-  reportLost();
+  out.flush();
+  lost.stop();
 });
