@@ -11,3 +11,13 @@ export function newBpf(opts: BPFOptions): BPF {
   assert.equal(bpf.cacheStatus, 'hit', 'the program did not come from the cache');
   return bpf;
 }
+
+/**
+ * The fields (padding left out) of the struct a table holds as its value, as libbcc lays the C
+ * out: the truth a tool's hand-written record offsets are checked against.
+ */
+export function structFields(bpf: BPF, table: string) {
+  const layout = bpf.table(table).info.leafLayout;
+  assert.equal(layout.kind, 'struct', `${table}'s value is not a struct`);
+  return layout.kind === 'struct' ? layout.fields.filter((f) => f.layout.kind !== 'pad') : [];
+}

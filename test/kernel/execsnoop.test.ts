@@ -19,6 +19,7 @@ import { CGROUP_MAP, MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
 import { COMM_LEN, EXEC_EVENT_OFFSETS, RECORD_HEADER_SIZE, argsText, decodeExecRecord } from '../../tools/execsnoop/events.ts';
 import { configureExecsnoop, type ExecsnoopConfig } from '../../tools/execsnoop/program.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 const TAG = `es${process.pid}`;
 const MY_COMM = fs.readFileSync('/proc/self/comm', 'utf8').trim();
@@ -343,10 +344,7 @@ test('events.ts reads struct exec_event at the offsets libbcc lays the C struct 
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
     // `scratch` holds the record each CPU builds: its value type is struct exec_event.
-    const layout = bpf.table('scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), EXEC_EVENT_OFFSETS);
     const length = (name: string) => { const f = fields.find((x) => x.name === name)!.layout; return f.kind === 'chararray' ? f.length : -1; };
     assert.deepEqual([length('comm'), length('pcomm')], [COMM_LEN, COMM_LEN]);

@@ -20,6 +20,7 @@ import { signalName } from '../../lib/kernel/signals.ts';
 import { COMM_LEN, EXIT_EVENT_OFFSETS, RECORD_SIZE, decodeExitRecord, exitText, type ExitEvent } from '../../tools/exitsnoop/events.ts';
 import { configureExitsnoop } from '../../tools/exitsnoop/program.ts';
 import { freePort, scrape } from '../helpers/http.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 const WORKLOAD_C = String.raw`/* exitsnoop's test workload. "codes M SIGNALS COREDIR": M children exit with codes 0..M-1 (child i
  * after i*30 ms), then one child per signal in SIGNALS (comma list) waits and is killed by it, then
@@ -334,10 +335,7 @@ test('events.ts reads struct exit_event at the offsets libbcc lays the C struct 
   const p = buildProgram(configureExitsnoop({ perThread: false, failedOnly: false }, { ...liveKernel(), ringBuffer: () => false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('bpfkit_event_scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'bpfkit_event_scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), EXIT_EVENT_OFFSETS);
     const comm = fields.find((f) => f.name === 'comm')!.layout;
     assert.equal(comm.kind === 'chararray' ? comm.length : -1, COMM_LEN);

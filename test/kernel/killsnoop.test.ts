@@ -16,6 +16,7 @@ import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { COMM_LEN, SIGNAL_EVENT_OFFSETS, decodeSignalRecord } from '../../tools/killsnoop/events.ts';
 import { configureKillsnoop, type KillsnoopConfig } from '../../tools/killsnoop/program.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 /** Sends ROUNDS rounds of eight signals, then SIGKILL to its target, and prints each call's result. */
 const SIGNALLER = String.raw`
@@ -287,10 +288,7 @@ test('events.ts reads struct signal_event at the offsets libbcc lays the C struc
   const p = buildProgram(configureKillsnoop({ failedOnly: false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('pending').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'pending');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), SIGNAL_EVENT_OFFSETS);
     const comm = fields.find((f) => f.name === 'comm')!.layout;
     assert.equal(comm.kind === 'chararray' ? comm.length : -1, COMM_LEN);

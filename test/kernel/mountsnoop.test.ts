@@ -18,6 +18,7 @@ import { MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
 import { COMM_LEN, MOUNT_EVENT_OFFSETS, RECORD_HEADER_SIZE, callText, decodeMountRecord } from '../../tools/mountsnoop/events.ts';
 import { configureMountsnoop } from '../../tools/mountsnoop/program.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 const MY_COMM = fs.readFileSync('/proc/self/comm', 'utf8').trim();
 
@@ -330,10 +331,7 @@ test('events.ts reads struct mount_event at the offsets libbcc lays the C struct
   const p = buildProgram(configureMountsnoop({}));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), MOUNT_EVENT_OFFSETS);
     const length = (name: string) => { const f = fields.find((x) => x.name === name)!.layout; return f.kind === 'chararray' ? f.length : -1; };
     assert.deepEqual([length('comm'), length('pcomm')], [COMM_LEN, COMM_LEN]);

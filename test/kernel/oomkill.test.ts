@@ -24,6 +24,7 @@ import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
 import { COMM_LEN, OOM_EVENT_OFFSETS, decodeOomRecord, pageSizeKb, type OomEvent } from '../../tools/oomkill/events.ts';
 import { configureOomkill, liveOomKernel } from '../../tools/oomkill/program.ts';
 import { freePort, scrape } from '../helpers/http.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 const LIMIT = 64 << 20;
 const LIMIT_PAGES = LIMIT / 1024 / pageSizeKb();
@@ -286,10 +287,7 @@ test('events.ts reads struct oom_event at the offsets libbcc lays the C struct o
   const p = buildProgram(configureOomkill({ ...liveOomKernel(), ringBuffer: () => false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('bpfkit_event_scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'bpfkit_event_scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), OOM_EVENT_OFFSETS);
     const length = (name: string) => { const f = fields.find((x) => x.name === name)!.layout; return f.kind === 'chararray' ? f.length : -1; };
     assert.deepEqual([length('trigger_comm'), length('victim_comm')], [COMM_LEN, COMM_LEN]);

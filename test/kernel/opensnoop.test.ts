@@ -18,6 +18,7 @@ import { liveKernel } from '../../lib/kernel/view.ts';
 import { COMM_LEN, OPEN_EVENT_OFFSETS, RECORD_HEADER_SIZE } from '../../tools/opensnoop/events.ts';
 import { configureOpensnoop, type OpensnoopConfig } from '../../tools/opensnoop/program.ts';
 import { freePort } from '../helpers/http.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 const N = 300;
 const WORKLOAD_C = String.raw`
@@ -297,10 +298,7 @@ test('events.ts reads struct open_event at the offsets libbcc lays the C struct 
   const p = buildProgram(configureOpensnoop({ records: true, count: false, failedOnly: false, fullPath: false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), OPEN_EVENT_OFFSETS);
     const comm = fields.find((f) => f.name === 'comm')!.layout;
     assert.equal(comm.kind === 'chararray' ? comm.length : -1, COMM_LEN);

@@ -17,6 +17,7 @@ import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { COMM_LEN, PATH_SIZE, RECORD_HEADER_SIZE, STAT_EVENT_OFFSETS, decodeStatRecord } from '../../tools/statsnoop/events.ts';
 import { configureStatsnoop, type StatsnoopConfig } from '../../tools/statsnoop/program.ts';
+import { structFields } from '../helpers/bpf.ts';
 
 // Raw syscalls only (no stdio, which stats its streams), linked statically (no dynamic loader,
 // which stats and accesses its own files): every stat call the process makes is one below.
@@ -259,10 +260,7 @@ test('events.ts reads struct stat_event at the offsets libbcc lays the C struct 
   const p = buildProgram(configureStatsnoop({ failedOnly: false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
-    const layout = bpf.table('scratch').info.leafLayout;
-    assert.equal(layout.kind, 'struct');
-    if (layout.kind !== 'struct') return;
-    const fields = layout.fields.filter((f) => f.layout.kind !== 'pad');
+    const fields = structFields(bpf, 'scratch');
     assert.deepEqual(Object.fromEntries(fields.map((f) => [f.name, f.offset])), STAT_EVENT_OFFSETS);
     const length = (name: string) => { const f = fields.find((x) => x.name === name)!.layout; return f.kind === 'chararray' ? f.length : -1; };
     assert.deepEqual([length('comm'), length('path')], [COMM_LEN, PATH_SIZE]);

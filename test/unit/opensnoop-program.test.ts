@@ -7,6 +7,7 @@ import type { KernelView } from '../../lib/kernel/view.ts';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { EXPORTER_CONFIG, configureOpensnoop, type OpensnoopConfig } from '../../tools/opensnoop/program.ts';
 import { busyRingBufferPages } from '../../lib/run/event-channel.ts';
+import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 const OFFSETS: Record<string, number> = {
   'task_struct.fs': 1816, 'fs_struct.pwd.mnt': 40, 'fs_struct.pwd.dentry': 48, 'task_struct.files': 1824, 'files_struct.fdt': 32,
@@ -16,23 +17,7 @@ const OFFSETS: Record<string, number> = {
 };
 
 /** A 6.18-like kernel: every tracepoint, ring buffers, BTF, no kprobes. */
-function kernel(overrides: Partial<KernelView> & { missing?: string[] } = {}): KernelView {
-  const missing = new Set(overrides.missing ?? []);
-  return {
-    tracepoint: (category, event) => !missing.has(`${category}:${event}`),
-    rawTracepoints: () => true,
-    kprobes: () => false,
-    kernelFunction: () => true,
-    syscallFunction: (name) => `__x64_sys_${name}`,
-    fentry: () => false,
-    ringBuffer: () => true,
-    offset: (struct, field) => OFFSETS[`${struct}.${field}`],
-    rawArg: () => 0,
-    release: '6.18.0',
-    cpus: () => 2,
-    ...overrides,
-  };
-}
+const kernel = (overrides: FakeKernel = {}): KernelView => fakeKernel({ offsets: OFFSETS, ...overrides });
 
 const tracepointsOf = (...syscalls: string[]) => syscalls.flatMap((s) => [`syscalls:sys_enter_${s}`, `syscalls:sys_exit_${s}`]);
 const ALL_SYSCALL_TRACEPOINTS = tracepointsOf('open', 'openat', 'openat2');
