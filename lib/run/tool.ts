@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import v8 from 'node:v8';
-import { BPF, BpfError, closeAll, closeAllAsync, isBpfError, requireRoot, type KernelHeaders } from 'bcc-node-bindings';
+import { BPF, BpfError, cacheRoot, closeAll, closeAllAsync, headersMismatchNotice, isBpfError, requireRoot, type KernelHeaders } from 'bcc-node-bindings';
 import { helpText, parseArgs, UsageError, type ParsedOptions, type ToolSpec } from './cli.ts';
 import { buildProgram, type ProgramConfig, type ToolProgram } from './program.ts';
 import { explain } from './explain.ts';
@@ -245,13 +245,12 @@ function noteHeaders(tool: string, headers: KernelHeaders, opts: ParsedOptions):
   if (headers.exact || headersNoted || opts.quiet) return;
   headersNoted = true;
   if (!opts.explain && !firstNoteOnThisKernel(headers)) return;
-  process.stderr.write(`${tool}: note: headers ${headers.release} on kernel ${os.release()} (results exact: layouts from tracefs, BTF)\n`);
+  process.stderr.write(`${tool}: ${headersMismatchNotice(headers)}\n`);
 }
 
 /** True unless this kernel's note was given already; remembered in the binding's cache directory. */
 function firstNoteOnThisKernel(headers: KernelHeaders): boolean {
-  // The binding's cache root (its kernel.ts cacheRoot(), not exported).
-  const stamp = path.join(process.env.BPFKIT_CACHE_DIR ?? '/var/cache/bpfkit', 'notes', `headers-${os.release()}`);
+  const stamp = path.join(cacheRoot(), 'notes', `headers-${os.release()}`);
   try {
     if (fs.readFileSync(stamp, 'utf8') === headers.release) return false;
   } catch { /* not noted yet */ }

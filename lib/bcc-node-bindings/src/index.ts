@@ -14,7 +14,7 @@ export {
   ringBufferSupported, batchOpsSupported, kernelBtfAvailable, probeFeatures,
 } from './features.ts';
 export {
-  tracefsPath, ensureTracefs, findKernelHeaders, useKernelHeaders, headersMismatchNotice, possibleCpus,
+  tracefsPath, ensureTracefs, findKernelHeaders, useKernelHeaders, headersMismatchNotice, cacheRoot, possibleCpus,
   onlineCpus, isRoot, requireRoot, type KernelHeaders,
 } from './kernel.ts';
 export * from './histogram.ts';

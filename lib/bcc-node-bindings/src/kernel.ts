@@ -79,6 +79,7 @@ export interface KernelHeaders {
   exact: boolean;
 }
 
+/** Where bpfkit keeps what it learns per kernel: headers, compiled programs, BTF answers (BPFKIT_CACHE_DIR). */
 export function cacheRoot(): string {
   return process.env.BPFKIT_CACHE_DIR ?? '/var/cache/bpfkit';
 }
@@ -106,8 +107,6 @@ export function findKernelHeaders(release = os.release()): KernelHeaders | null 
   return null;
 }
 
-let headersAnnounced = false;
-
 /**
  * Makes sure libbcc will find headers (pointing BCC_KERNEL_SOURCE at the cache when needed; Node's
  * process.env writes through to the C environment libbcc reads). Returns what will be used.
@@ -122,12 +121,10 @@ export function useKernelHeaders(): KernelHeaders {
   return headers;
 }
 
-/** One line naming a headers mismatch, printed once per process by tools (null when they match). */
+/** One short line naming a headers mismatch (null when they match); when to say it is the caller's choice. */
 export function headersMismatchNotice(headers: KernelHeaders): string | null {
-  if (headers.exact || headersAnnounced) return null;
-  headersAnnounced = true;
-  return `note: kernel ${os.release()} is running; compiling against headers ${headers.release} ` +
-    '(tracepoint layouts come from tracefs and struct offsets from BTF, so results stay exact)';
+  if (headers.exact) return null;
+  return `note: headers ${headers.release} on kernel ${os.release()} (results exact: layouts from tracefs, BTF)`;
 }
 
 function parseCpuList(text: string): number[] {
