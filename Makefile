@@ -67,5 +67,5 @@ clean-cache: ## Remove compiled-program cache (keeps kernel headers)
 bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace (root, idempotent)
 	bash scripts/apt.sh install bpfcc-tools bpftrace
 
-bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~10-12 min); BENCH_ARGS="--help"
+bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~20 min); BENCH_ARGS="--help"
 	node --import tsx test/bench/run.ts $(BENCH_ARGS)
