@@ -29,13 +29,16 @@ ifneq ($(filter run,$(MAKECMDGOALS)),)
 endif
 
 .PHONY: help deps test test-deps test-unit run typecheck clean-cache
-.PHONY: bench-deps bench install
+.PHONY: bench-deps bench install vm-deps test-vm
+
+# `make test-vm KERNEL=debian12 TESTS=test/kernel/tcptop.test.ts`: kernels and files to run.
+KERNEL ?=
 
 help: ## Show this help
 	@echo "Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 	  sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 16
-	@echo "Variables: TESTS=<files> (narrow test/test-unit), TOOL=<name> ARGS=\"...\" (run)"
+	@echo "Variables: TESTS=<files> (narrow test/test-unit/test-vm), KERNEL=<list> (test-vm), TOOL=<name> ARGS=\"...\" (run)"
 
 deps: ## Set up the machine: libbcc, npm packages, kernel headers, tracefs (root)
 	bash scripts/deps.sh
@@ -63,6 +66,12 @@ install: deps ## Pack the package and install it globally: commands in PATH, man
 
 clean-cache: ## Remove compiled-program cache (keeps kernel headers)
 	rm -rf -- "$(BPFKIT_CACHE_DIR)/compile"
+
+vm-deps: ## Install what make test-vm needs: QEMU, a static busybox, kmod, cpio, xz, zstd (root)
+	bash scripts/apt.sh install qemu-system-x86 busybox-static kmod cpio xz-utils zstd
+
+test-vm: deps test-deps vm-deps ## Run each tool's kernel tests on stock kernels under QEMU (root; KERNEL=, TESTS=)
+	node --import tsx test/vm/run.ts --kernel "$(KERNEL)" --tests "$(TESTS)"
 
 bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace (root, idempotent)
 	bash scripts/apt.sh install bpfcc-tools bpftrace

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { TIME_SCALE } from './guest.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -28,8 +29,17 @@ export interface ToolOptions {
   uid?: number;
 }
 
+/**
+ * The checkout's tool through tsx, or with BPFKIT_TEST_BUILT=1 (set in `make test-vm` guests) the
+ * built package's (dist/, what `npx bpfkit` runs): under emulation tsx's loader costs seconds a start.
+ */
+function toolCommand(tool: string): string[] {
+  if (process.env.BPFKIT_TEST_BUILT === '1') return [path.join(REPO, 'dist', 'tools', tool, `${tool}.js`)];
+  return ['--import', 'tsx', path.join(REPO, 'tools', `${tool}.ts`)];
+}
+
 export function startTool(tool: string, args: string[], opts: ToolOptions = {}): ToolRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'tools', `${tool}.ts`), ...args], {
+  const child = spawn(process.execPath, [...toolCommand(tool), ...args], {
     cwd: REPO,
     env: { ...process.env, BPFKIT_READY: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +64,7 @@ export function startTool(tool: string, args: string[], opts: ToolOptions = {}):
     return run.exited;
   };
   run.waitForOutput = async (pattern, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + timeoutMs * TIME_SCALE;
     while (Date.now() < deadline) {
       if (pattern.test(run.stdout)) return true;
       if (child.exitCode !== null) return pattern.test(run.stdout);
@@ -68,7 +78,7 @@ export function startTool(tool: string, args: string[], opts: ToolOptions = {}):
 /** Runs a tool to completion (for options that end on their own, and for bad input). */
 export async function runToolToEnd(tool: string, args: string[], opts: ToolOptions & { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const run = startTool(tool, args, opts);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), (opts.timeoutMs ?? 60_000) * TIME_SCALE);
   const code = await run.exited;
   clearTimeout(timer);
   return { code, stdout: run.stdout, stderr: run.stderr };

@@ -5,16 +5,19 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BPF, formatLog2Sections } from 'bcc-node-bindings';
+import { BPF, formatLog2Sections, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
+import { explainedRun, firstUsable } from '../helpers/attach.ts';
 import { startTool, runToolToEnd, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { completed, createLoopDevice, statDelta, type BlockStat, type LoopDevice } from '../helpers/loopdev.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
+import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { configureBiolatency, type BiolatencyConfig } from '../../tools/biolatency/program.ts';
 import { requestFlagLayout } from '../../tools/biolatency/block-flags.ts';
 import { log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
+import { TIME_SCALE } from '../helpers/guest.ts';
 
 const READS = 60;
 const WRITES = 40;
@@ -162,7 +165,7 @@ test('"1 3" prints three intervals, one second apart, and exits by itself', asyn
     const before = dev.stat();
     await dio(dev, READS, WRITES);
     const delta = statDelta(before, dev.stat());
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000 * TIME_SCALE);
     const code = await run.exited;
     clearTimeout(timer);
     assert.equal(code, 0, run.stderr);
@@ -262,3 +265,37 @@ test('--chart draws p50/p90/p99 per interval; usage errors exit 2 with one line'
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
   }
 });
+
+type Rung = [label: string, usable: () => boolean];
+
+/** biolatency's ladders (tools/biolatency/program.ts) as this kernel's features answer them. */
+function expectedBiolatency(queued: boolean): Record<string, string> {
+  const raw = (event: string): Rung => [`raw tracepoint ${event}`, () => rawTracepointSupported() && tracepointExists('block', event)];
+  const tp = (event: string): Rung => [`tracepoint block:${event}`, () => tracepointExists('block', event)];
+  const kprobe = (fn: string): Rung => [`kprobe ${fn}`, () => kprobesAvailable() && kernelFunctionExists(fn)];
+  const done = firstUsable('I/O completion', [raw('block_rq_complete'), tp('block_rq_complete'), kprobe('__blk_account_io_done'), kprobe('blk_account_io_done')]);
+  // The other probes must key requests as the completion's does: by address, or by (dev, sector) for tracepoints.
+  const byDevSector = done.startsWith('tracepoint ');
+  const same = (purpose: string, rungs: Rung[]) => firstUsable(purpose, rungs.filter(([label]) => label.startsWith('tracepoint ') === byDevSector));
+  const optional = (purpose: string, rungs: Rung[]) => { try { return same(purpose, rungs); } catch { return 'none'; } };
+  return {
+    'I/O completion': done,
+    'I/O issue': same('I/O issue', [raw('block_rq_issue'), tp('block_rq_issue'), kprobe('blk_mq_start_request')]),
+    ...(queued ? {
+      'I/O queued (-Q)': same('I/O queued', [raw('block_io_start'), raw('block_rq_insert'), tp('block_io_start'), tp('block_rq_insert'),
+        kprobe('__blk_account_io_start'), kprobe('blk_account_io_start')]),
+    } : {}),
+    requeue: optional('requeue', [raw('block_rq_requeue'), tp('block_rq_requeue')]),
+    ...(queued ? { 'merge (-Q)': optional('merge', [raw('block_rq_merge'), tp('block_rq_merge')]) } : {}),
+  };
+}
+
+for (const args of [[], ['-Q']]) {
+  test(`biolatency ${[...args, '--explain'].join(' ')} picks the attach points this kernel offers`, async (t) => {
+    if (!needsBpf(t)) return;
+    const { chosen, stderr } = await explainedRun(t, 'biolatency', args, { env: { BPFKIT_BIOLATENCY_AVOID: '' } });
+    // An optional probe with no candidate here reads "none (<every reason>)".
+    const got = Object.fromEntries(Object.entries(chosen).map(([purpose, label]) => [purpose, label.replace(/^none \(.*\)$/, 'none')]));
+    assert.deepEqual(got, expectedBiolatency(args.includes('-Q')), stderr);
+  });
+}

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, programExists } from 'bcc-node-bindings';
 import { TOOL_NAMES } from '../../tools/index.ts';
+import { kernelIndependentTest } from '../helpers/guest.ts';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
 import { REPO, runToolToEnd, startTool } from '../helpers/tool.ts';
 import type { ToolConventions } from './conventions/types.ts';
@@ -23,7 +24,7 @@ const CONVENTIONS: Record<string, ToolConventions> = Object.fromEntries(await Pr
   [tool, (await import(`./conventions/${tool}.ts`) as { conventions: ToolConventions }).conventions])));
 
 for (const tool of TOOL_NAMES) {
-  test(`${tool}: --help prints usage and examples and exits 0`, async () => {
+  kernelIndependentTest(`${tool}: --help prints usage and examples and exits 0`, async () => {
     const { code, stdout } = await runToolToEnd(tool, ['--help']);
     assert.equal(code, 0);
     assert.match(stdout, new RegExp(`^usage: ${tool} `));
@@ -31,7 +32,7 @@ for (const tool of TOOL_NAMES) {
     assert.match(stdout, /--json/);
   });
 
-  test(`${tool}: the checkout's file runs as a command from any directory`, () => {
+  kernelIndependentTest(`${tool}: the checkout's file runs as a command from any directory`, () => {
     // `sudo ./tools/syscount.ts -p 1234`: the executable bit and the sh launcher line (which finds
     // the checkout's tsx and drops NODE_EXTRA_CA_CERTS) are what make that work.
     // A bundle that does not exist would make node warn on stderr, were the variable kept.
@@ -104,7 +105,7 @@ for (const tool of TOOL_NAMES) {
   });
 
   for (const args of [...BAD_INPUT, ...CONVENTIONS[tool].badInput]) {
-    test(`${tool} ${args.join(' ')}: one line on stderr, exit 2`, async () => {
+    kernelIndependentTest(`${tool} ${args.join(' ')}: one line on stderr, exit 2`, async () => {
       const { code, stdout, stderr } = await runToolToEnd(tool, args);
       assert.equal(code, 2, `exit ${code}; stderr: ${stderr}`);
       assert.equal(stderr.trimEnd().split('\n').length, 1, `expected one line, got:\n${stderr}`);
@@ -114,7 +115,7 @@ for (const tool of TOOL_NAMES) {
   }
 }
 
-test('a tool run by a user without root says so in one line and exits 2', async () => {
+kernelIndependentTest('a tool run by a user without root says so in one line and exits 2', async () => {
   const { code, stderr } = await runToolToEnd('syscount', ['-d', '1'], { uid: 65534 });
   assert.equal(code, 2);
   assert.match(stderr, /^syscount: must run as root/);

@@ -20,6 +20,7 @@ import { COMM_LEN, EXEC_EVENT_OFFSETS, RECORD_HEADER_SIZE, argsText, decodeExecR
 import { configureExecsnoop, type ExecsnoopConfig } from '../../tools/execsnoop/program.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
 import { structFields } from '../helpers/bpf.ts';
+import { expectedEventRecords, expectedSyscallHook, explainedRun } from '../helpers/attach.ts';
 
 const TAG = `es${process.pid}`;
 const MY_COMM = fs.readFileSync('/proc/self/comm', 'utf8').trim();
@@ -412,4 +413,17 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
     ring.close();
     perf.close();
   }
+});
+
+test('execsnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  // -x: failures need each syscall's own hook, the ladder that differs between kernels.
+  const { chosen, stderr } = await explainedRun(t, 'execsnoop', ['-x']);
+  assert.deepEqual(chosen, {
+    'successful exec()s': tracepointExists('sched', 'sched_process_exec')
+      ? 'tracepoint sched:sched_process_exec' : 'the exit of execve/execveat, hooked as below',
+    'failed execve()': expectedSyscallHook('execve'),
+    'failed execveat()': expectedSyscallHook('execveat', 'nothing (no execveat hook on this kernel)'),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

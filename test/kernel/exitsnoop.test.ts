@@ -10,11 +10,13 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BPF, PROG_TYPE } from 'bcc-node-bindings';
+import { BPF, PROG_TYPE, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
+import { expectedEventRecords, explainedRun, firstUsable } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel } from '../../lib/kernel/view.ts';
+import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { signalName } from '../../lib/kernel/signals.ts';
 import { COMM_LEN, EXIT_EVENT_OFFSETS, RECORD_SIZE, decodeExitRecord, exitText, type ExitEvent } from '../../tools/exitsnoop/events.ts';
@@ -343,4 +345,17 @@ test('events.ts reads struct exit_event at the offsets libbcc lays the C struct 
   } finally {
     bpf.close();
   }
+});
+
+test('exitsnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'exitsnoop', []);
+  assert.deepEqual(chosen, {
+    'process exits': firstUsable('process exits', [
+      ['tracepoint sched:sched_process_exit', () => tracepointExists('sched', 'sched_process_exit')],
+      ['raw tracepoint sched_process_exit', rawTracepointSupported],
+      ['kprobe on do_exit', () => kprobesAvailable() && kernelFunctionExists('do_exit')],
+    ]),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

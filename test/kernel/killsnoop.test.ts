@@ -9,12 +9,14 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
+import { BPF, PROG_TYPE, kprobesAvailable, rawTracepointSupported, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
+import { expectedEventRecords, explainedRun, firstUsable } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
-import { COMM_LEN, SIGNAL_EVENT_OFFSETS, decodeSignalRecord } from '../../tools/killsnoop/events.ts';
+import { syscallFunction } from '../../lib/kernel/kallsyms.ts';
+import { COMM_LEN, SIGNAL_EVENT_OFFSETS, SYSCALLS, decodeSignalRecord } from '../../tools/killsnoop/events.ts';
 import { configureKillsnoop, type KillsnoopConfig } from '../../tools/killsnoop/program.ts';
 import { structFields } from '../helpers/bpf.ts';
 
@@ -295,4 +297,21 @@ test('events.ts reads struct signal_event at the offsets libbcc lays the C struc
   } finally {
     bpf.close();
   }
+});
+
+test('killsnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'killsnoop', []);
+  const functions = () => SYSCALLS.map(({ name }) => syscallFunction(name)).filter((fn) => fn !== null);
+  assert.deepEqual(chosen, {
+    'signals sent by kill(), tkill(), tgkill(), pidfd_send_signal(), rt_(tg)sigqueueinfo()': firstUsable('signals', [
+      ['tracepoints syscalls:sys_enter_* and sys_exit_* of each',
+        () => tracepointExists('syscalls', 'sys_enter_kill') && tracepointExists('syscalls', 'sys_exit_kill')],
+      // killsnoop knows the six syscall numbers of these architectures only.
+      ['raw tracepoints sys_enter and sys_exit (every syscall runs them; the six are picked by number)',
+        () => rawTracepointSupported() && ['x64', 'arm64', 'riscv64'].includes(process.arch)],
+      [() => `kprobes and kretprobes on ${functions().join(', ')}`, () => kprobesAvailable() && syscallFunction('kill') !== null],
+    ]),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

@@ -11,12 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
+import { expectedEventRecords, expectedSyscallHook, explainedRun } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
 import { COMM_LEN, MOUNT_EVENT_OFFSETS, RECORD_HEADER_SIZE, callText, decodeMountRecord } from '../../tools/mountsnoop/events.ts';
 import { configureMountsnoop } from '../../tools/mountsnoop/program.ts';
+import { ADDED_IN, MOUNT_CALLS } from '../../tools/mountsnoop/calls.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
 import { structFields } from '../helpers/bpf.ts';
 
@@ -339,4 +341,12 @@ test('events.ts reads struct mount_event at the offsets libbcc lays the C struct
   } finally {
     bpf.close();
   }
+});
+
+test('mountsnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'mountsnoop', []);
+  // A call newer than the kernel (open_tree_attr is 6.15's) has nothing to hook: it is left out.
+  const hooks = MOUNT_CALLS.map((call) => [`${call}()`, expectedSyscallHook(call, ADDED_IN[call] && `nothing (no ${call} hook on this kernel)`)]);
+  assert.deepEqual(chosen, { ...Object.fromEntries(hooks), 'event records': expectedEventRecords() }, stderr);
 });

@@ -15,21 +15,24 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BPF } from 'bcc-node-bindings';
+import { BPF, ensureTracefs, kprobesAvailable, tracefsPath } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
+import { expectedEventRecords, explainedRun, firstUsable } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
+import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { COMM_LEN, OOM_EVENT_OFFSETS, decodeOomRecord, pageSizeKb, type OomEvent } from '../../tools/oomkill/events.ts';
-import { configureOomkill, liveOomKernel } from '../../tools/oomkill/program.ts';
+import { MARK_VICTIM_FIELDS, configureOomkill, liveOomKernel } from '../../tools/oomkill/program.ts';
 import { freePort, scrape } from '../helpers/http.ts';
 import { structFields } from '../helpers/bpf.ts';
+import { TIME_SCALE } from '../helpers/guest.ts';
 
 const LIMIT = 64 << 20;
 const LIMIT_PAGES = LIMIT / 1024 / pageSizeKb();
 /** Whatever happens, a child is killed after this long: the test ends, and fails. */
-const CHILD_DEADLINE_MS = 60_000;
+const CHILD_DEADLINE_MS = 60_000 * TIME_SCALE;
 
 // The workload: `oommem hog` allocates (and touches) 1 MiB at a time until it is killed, giving
 // up at 1 GiB; `oommem hold MB` touches MB and waits; `oommem grow MB` touches MB, 1 MiB at a
@@ -294,4 +297,27 @@ test('events.ts reads struct oom_event at the offsets libbcc lays the C struct o
   } finally {
     bpf.close();
   }
+});
+
+/** oom:mark_victim's fields, from tracefs' format file itself; null without the tracepoint. */
+function markVictimFields(): string[] | null {
+  const file = `${tracefsPath() ?? ensureTracefs('reading oom:mark_victim')}/events/oom/mark_victim/format`;
+  if (!fs.existsSync(file)) return null;
+  // "field:unsigned long total_vm;", "field:__data_loc char[] comm;": the name is the word before ";" (or "[N];").
+  return [...fs.readFileSync(file, 'utf8').matchAll(/field:[^;]*?(\w+)(?:\[\d*\])?;/g)].map((m) => m[1]);
+}
+
+test('oomkill --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'oomkill', []);
+  const fields = markVictimFields();
+  assert.deepEqual(chosen, {
+    // Before 6.9 the tracepoint names only the victim's PID: bcc's kprobe tells more, where there are kprobes.
+    'OOM kills': firstUsable('OOM kills', [
+      ['tracepoint oom:mark_victim (victim\'s name and memory)', () => fields !== null && MARK_VICTIM_FIELDS.every((f) => fields.includes(f))],
+      ['kprobe on oom_kill_process (bcc\'s)', () => kprobesAvailable() && kernelFunctionExists('oom_kill_process')],
+      ['tracepoint oom:mark_victim (victim\'s PID only)', () => fields?.includes('pid') === true],
+    ]),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

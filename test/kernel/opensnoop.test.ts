@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BPF, PROG_TYPE } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
+import { expectedEventRecords, expectedSyscallHook, explainedRun } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel } from '../../lib/kernel/view.ts';
@@ -324,4 +325,16 @@ test('the kprobe fallback with a perf buffer, -F and every filter passes the ver
   } finally {
     bpf.close();
   }
+});
+
+test('opensnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'opensnoop', []);
+  assert.deepEqual(chosen, {
+    // arm64 has no open(), kernels before 5.6 no openat2(): nothing to hook there.
+    'open()': expectedSyscallHook('open', 'nothing (no open() hook on this kernel)'),
+    'openat()': expectedSyscallHook('openat'),
+    'openat2()': expectedSyscallHook('openat2', 'nothing (no openat2() hook on this kernel)'),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

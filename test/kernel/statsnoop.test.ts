@@ -10,11 +10,15 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BPF, PROG_TYPE, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
+import { BPF, PROG_TYPE, kprobesAvailable, tracepointExists, type PerfEventArray } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
+import { expectedEventRecords, explainedRun } from '../helpers/attach.ts';
 import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
+import { syscallFunction } from '../../lib/kernel/kallsyms.ts';
+import { haveSyscallTable, syscalls } from '../../lib/kernel/syscalls.ts';
+import { STAT_SYSCALLS } from '../../tools/statsnoop/syscalls.ts';
 import { COMM_LEN, PATH_SIZE, RECORD_HEADER_SIZE, STAT_EVENT_OFFSETS, decodeStatRecord } from '../../tools/statsnoop/events.ts';
 import { configureStatsnoop, type StatsnoopConfig } from '../../tools/statsnoop/program.ts';
 import { structFields } from '../helpers/bpf.ts';
@@ -268,4 +272,27 @@ test('events.ts reads struct stat_event at the offsets libbcc lays the C struct 
   } finally {
     bpf.close();
   }
+});
+
+test('statsnoop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'statsnoop', []);
+  const names = STAT_SYSCALLS.map((sc) => sc.name);
+  const hasTracepoints = (name: string) => tracepointExists('syscalls', `sys_enter_${name}`) && tracepointExists('syscalls', `sys_exit_${name}`);
+  const inKallsyms = (name: string) => syscallFunction(name) !== null;
+  // One hook for all (its label, whether this kernel has it, which calls it reaches here: the rest are other architectures').
+  const hooks: Array<[string, () => boolean, (name: string) => boolean]> = [
+    ['tracepoints syscalls:sys_enter_<syscall> and sys_exit_<syscall> of each', () => names.some(hasTracepoints), hasTracepoints],
+    ['tracepoints raw_syscalls:sys_enter and sys_exit, by syscall number (every syscall runs them)',
+      () => tracepointExists('raw_syscalls', 'sys_enter') && tracepointExists('raw_syscalls', 'sys_exit') && haveSyscallTable(),
+      (name) => syscalls().some((s) => s.entry === name)],
+    ['kprobes and kretprobes on the syscall functions', () => kprobesAvailable() && names.some(inKallsyms), inKallsyms],
+  ];
+  const hook = hooks.find(([, usable]) => usable());
+  assert.ok(hook, 'this kernel offers no way to trace stat calls');
+  assert.deepEqual(chosen, {
+    'stat and access syscalls': hook[0],
+    'syscalls traced': names.filter(hook[2]).join(', '),
+    'event records': expectedEventRecords(),
+  }, stderr);
 });

@@ -6,16 +6,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { BPF, PROG_TYPE, kernelBtf } from 'bcc-node-bindings';
+import { BPF, PROG_TYPE, fentryUsable, kernelBtf, kernelBtfAvailable, kprobesAvailable, tracepointExists } from 'bcc-node-bindings';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { configureTcptop } from '../../tools/tcptop/program.ts';
+import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { needsBpf } from '../helpers/kernel.ts';
+import { explainedRun, firstUsable } from '../helpers/attach.ts';
 import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
 import { CGROUP_MAP, MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
+import { TIME_SCALE } from '../helpers/guest.ts';
 
 // --- the workload: tcpflows prints "server PID PORT" and "client PID LPORT..." ---
 
@@ -109,7 +112,7 @@ async function interrupted(run: ToolRun): Promise<void> {
 }
 
 async function ended(run: ToolRun): Promise<void> {
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 30_000 * TIME_SCALE);
   const code = await run.exited;
   clearTimeout(timer);
   assert.equal(code, 0, `tcptop exited ${code}: ${run.stderr}`);
@@ -408,4 +411,24 @@ test('a pinned map of the wrong shape, or a path outside /sys/fs/bpf, is refused
   const outside = await runToolToEnd('tcptop', ['--cgroupmap', '/tmp/x"; evil']);
   assert.equal(outside.code, 2);
   assert.match(outside.stderr, /pinned map path under \/sys\/fs\/bpf\//);
+});
+
+test('tcptop --explain picks the attach points this kernel offers', async (t) => {
+  if (!needsBpf(t)) return;
+  const { chosen, stderr } = await explainedRun(t, 'tcptop', []);
+  const tcpFunctions = () => kernelFunctionExists('tcp_sendmsg') && kernelFunctionExists('tcp_recvmsg');
+  assert.deepEqual(chosen, {
+    // The sock tracepoints arrived in 6.3: before, fexit where the kernel allows it, else kprobes.
+    'bytes sent and received': firstUsable('bytes', [
+      ['tracepoints sock:sock_send_length + sock:sock_recv_length',
+        () => tracepointExists('sock', 'sock_send_length') && tracepointExists('sock', 'sock_recv_length')],
+      ['fexit tcp_sendmsg + tcp_recvmsg', () => fentryUsable() && tcpFunctions()],
+      ['kprobes on entry and return of tcp_sendmsg + tcp_recvmsg', () => kprobesAvailable() && tcpFunctions()],
+    ]),
+    'connection addresses': tracepointExists('sock', 'inet_sock_set_state')
+      ? 'tracepoint sock:inet_sock_set_state (cached per socket), struct sock for older sockets'
+      : 'struct sock fields, read at the first send or receive',
+    'struct sock field offsets': kernelBtfAvailable()
+      ? "the running kernel's BTF" : "the kernel headers libbcc compiles with (right only when they are the running kernel's)",
+  }, stderr);
 });
