@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REGISTRY, TOOL_NAMES } from '../../tools/index.ts';
 import { TOOL_NAMES as BENCHED } from '../bench/lib/tracers.ts';
+import { DEFAULT_TESTS } from '../vm/kernels.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(REPO, file), 'utf8');
@@ -79,4 +80,13 @@ test("the README's tool table is the registry's", () => {
 
 test('the bench measures every tool', () => {
   assert.deepEqual([...BENCHED].sort(), [...TOOL_NAMES].sort());
+});
+
+test('every tool has kernel tests, and they assert and report its attach points (the kernel matrix reads them)', () => {
+  for (const tool of TOOL_NAMES) {
+    const file = `test/kernel/${tool}.test.ts`;
+    assert.ok(fs.existsSync(path.join(REPO, file)), `${file} is missing`);
+    assert.match(read(file), /\bexplainedRun\(t, '[\w-]+'/, `${file} has no --explain attach check (test/helpers/attach.ts explainedRun)`);
+  }
+  assert.deepEqual(DEFAULT_TESTS.filter((f) => f !== 'test/kernel/conventions.test.ts'), TOOL_NAMES.map((t) => `test/kernel/${t}.test.ts`));
 });

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface BootOptions {
   kernelImage: string;
@@ -49,9 +50,11 @@ export function boot(o: BootOptions): Promise<BootResult> {
   const qemu = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['pipe', 'pipe', 'pipe'] });
   const console = fs.createWriteStream(path.join(o.share, 'console.log'));
   let pending = '';
+  // A character may be split between two reads of the serial console.
+  const decoder = new StringDecoder('utf8');
   const onData = (chunk: Buffer) => {
     console.write(chunk);
-    pending += chunk.toString('utf8').replace(/\r/g, '');
+    pending += decoder.write(chunk).replace(/\r/g, '');
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {

@@ -102,8 +102,10 @@ function privateApt(spec: KernelSpec, dir: string) {
         '--no-breaks', '--no-replaces', '--no-enhances', ...metapackages]);
       const names = [...new Set(deps.split('\n').map((l) => l.trim()).filter((l) => /^linux-(image|modules|headers)-\d[\w.+-]*$/.test(l)))]
         .filter((n) => !n.endsWith('-dbg')).sort();
-      if (!names.some((n) => n.startsWith('linux-image-'))) throw new Error(`no kernel image behind ${metapackages.join(', ')}`);
-      return names.map((name) => {
+      // Some series ship the image twice, signed and unsigned, with the same files: one is enough.
+      const packages = names.filter((n) => !(n.endsWith('-unsigned') && names.includes(n.replace(/-unsigned$/, ''))));
+      if (!packages.some((n) => n.startsWith('linux-image-'))) throw new Error(`no kernel image behind ${metapackages.join(', ')}`);
+      return packages.map((name) => {
         // `download --print-uris` names the candidate's file without fetching it.
         const uri = run('apt-get', ['-qq', '--print-uris', 'download', name]).trim().split('\n').pop() ?? '';
         const m = /^'[^']+' (\S+) \d+/.exec(uri);

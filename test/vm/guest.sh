@@ -29,6 +29,9 @@ release=$(uname -r)
 mkdir -p /lib/modules /usr/src
 ln -sfn "$MODULES_DIR" "/lib/modules/$release"
 for headers in "$KERNEL_ROOT"/usr/src/*; do ln -sfn "$headers" "/usr/src/${headers##*/}"; done
+# A Debian system loads loop when /dev/loop-control is first opened (udev creates the node from
+# modules.devname); this guest has no udev, so the tests' loop devices need it loaded here.
+modprobe loop 2>/dev/null || true
 
 echo "bpfkit-vm: $(uname -r), $(nproc) CPUs, up $(cut -d' ' -f1 /proc/uptime) s; ${#TEST_FILES[@]} test files"
 export CI=true BPFKIT_VM_GUEST=1 BPFKIT_TEST_BUILT=1 BPFKIT_COMPILE_CACHE_DIR="$share/compile"

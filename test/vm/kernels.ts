@@ -1,6 +1,7 @@
 // The kernels `make test-vm` knows: each one a distribution's stock kernel, named by the metapackages
 // its users install, fetched from that distribution's archive (never installed on this machine).
 // "host" is the kernel this machine runs: its tests run here, without a guest.
+import { TOOL_NAMES } from '../../tools/index.ts';
 
 export interface AptSource {
   uri: string;
@@ -57,3 +58,6 @@ export const DEFAULT_KERNELS = [HOST, 'debian12'];
 export function kernelSpec(name: string): KernelSpec | undefined {
   return KERNELS.find((k) => k.name === name);
 }
+
+/** Each tool's exact tests, and what every tool promises (conventions), on each kernel. */
+export const DEFAULT_TESTS = [...TOOL_NAMES.map((t) => `test/kernel/${t}.test.ts`), 'test/kernel/conventions.test.ts'];

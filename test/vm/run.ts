@@ -14,7 +14,7 @@ import { TOOL_NAMES } from '../../tools/index.ts';
 import { boot } from './boot.ts';
 import { fetchKernel } from './fetch-kernel.ts';
 import { buildInitramfs } from './initramfs.ts';
-import { DEFAULT_KERNELS, HOST, KERNELS, kernelSpec } from './kernels.ts';
+import { DEFAULT_KERNELS, DEFAULT_TESTS, HOST, KERNELS, kernelSpec } from './kernels.ts';
 import { parseTap, type TapFile } from './tap.ts';
 import { duration, renderTables, replaceBetweenMarkers, summarize, type KernelRun } from './report.ts';
 
@@ -24,8 +24,6 @@ const README = path.join(import.meta.dirname, 'README.md');
 const GUEST_SCRIPT = path.join(import.meta.dirname, 'guest.sh');
 const CACHE = path.join(process.env.BPFKIT_CACHE_DIR ?? '/var/cache/bpfkit', 'vm');
 
-/** Each tool's exact tests, and what every tool promises (conventions), on each kernel. */
-export const DEFAULT_TESTS = [...TOOL_NAMES.map((t) => `test/kernel/${t}.test.ts`), 'test/kernel/conventions.test.ts'];
 
 const HELP = `usage: node --import tsx test/vm/run.ts [options]   (as root; make test-vm runs it)
 

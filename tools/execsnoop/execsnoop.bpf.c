@@ -21,6 +21,7 @@
 #include "bpfkit/exec_args.h"
 #include "bpfkit/parent_comm.h"
 #include "bpfkit/events.h"
+#include "bpfkit/user_str.h"
 
 /* bcc's per-argument size. Reading two more bytes tells an argument of exactly ARGSIZE bytes
  * from a longer one, which user space then cuts and marks with "...". */
@@ -137,8 +138,8 @@ static __always_inline void append_user_str(struct exec_event *ev, const char *s
         ev->flags |= EXEC_ARGS_MORE;
         return;
     }
-    long n = bpf_probe_read_user_str(&ev->data[at], ARG_READ, src);
-    if (n <= 0) {
+    long n = bpfkit_read_user_str(&ev->data[at], ARG_READ, src);
+    if (n < 0) {
         /* unreadable: an empty string keeps the argument's place */
         ev->data[at] = 0;
         ev->flags |= EXEC_ARGS_UNREADABLE;
@@ -199,7 +200,7 @@ static __always_inline int exec_entry(const char *filename, const char *const *a
     u32 tid = bpf_get_current_pid_tgid();
     struct pending_exec p = { .filename = filename, .argv = argv };
 #if !SUCCESS_AT_EXEC_TP
-    if (bpf_probe_read_user_str(p.path, sizeof(p.path), filename) <= 0)
+    if (bpfkit_read_user_str(p.path, sizeof(p.path), filename) < 0)
         p.path[0] = 0;
 #endif
     pending.update(&tid, &p);

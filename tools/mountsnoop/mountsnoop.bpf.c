@@ -30,6 +30,7 @@
 #include "bpfkit/task.h"
 #include "bpfkit/parent_comm.h"
 #include "bpfkit/events.h"
+#include "bpfkit/user_str.h"
 
 /* The calls, as user space names them (tools/mountsnoop/calls.ts: MOUNT_CALLS, in this order). */
 #define CALL_MOUNT 0
@@ -143,8 +144,8 @@ static __always_inline void append_user_str(struct mount_event *ev, int i, const
         ev->data_len = at + 1;
         return;
     }
-    long n = bpf_probe_read_user_str(&ev->data[at], STR_READ, src);
-    if (n <= 0) {
+    long n = bpfkit_read_user_str(&ev->data[at], STR_READ, src);
+    if (n < 0) {
         ev->fault_mask |= 1 << i;
         ev->data[at] = 0;
         n = 1;

@@ -77,6 +77,7 @@ BPF_HASH(pending, u32, struct pending_open, 10240);
  * Its value type is also the layout test/kernel/opensnoop.test.ts checks events.ts against. */
 BPF_PERCPU_ARRAY(scratch, struct open_event, 1);
 #include "bpfkit/events.h"
+#include "bpfkit/user_str.h"
 #endif
 
 #if COUNT_OPENS
@@ -267,8 +268,8 @@ static __always_inline int open_exit(void *ctx, long ret)
     bpf_get_current_comm(ev->comm, sizeof(ev->comm));
     /* Read at the exit: the kernel has just copied the name, so its page is present (at the
      * entry a name never touched before reads as nothing). */
-    long n = bpf_probe_read_user_str(ev->data, PATH_READ, p->filename);
-    if (n <= 0) {
+    long n = bpfkit_read_user_str(ev->data, PATH_READ, p->filename);
+    if (n < 0) {
         ev->data[0] = 0;
         n = 1;
         ev->status |= PATH_UNREADABLE;
