@@ -2,11 +2,18 @@
 // tracepoints, then raw tracepoints, then kprobes and fentry, which depend on kernel internals),
 // and the first one this kernel offers wins. The reasons the others lost are kept for --explain,
 // and so are the candidates after the winner, unevaluated: --explain shows the whole ladder.
+// BPFKIT_AVOID=fentry,tracepoint rules kinds of attach point out, to run (and test) a rung this
+// kernel would otherwise never reach: the kprobe one of a kernel that also has fentry.
 import { BpfError } from 'bcc-node-bindings';
+
+export const ATTACH_KINDS = ['tracepoint', 'raw_tracepoint', 'fentry', 'kprobe'] as const;
+export type AttachKind = typeof ATTACH_KINDS[number];
 
 export interface AttachCandidate<T> {
   /** How a user would name it: "tracepoint syscalls:sys_enter_execve". */
   label: string;
+  /** What BPFKIT_AVOID can rule it out as; candidates without one are never ruled out. */
+  kind?: AttachKind;
   /** null when usable here, else why not ("this kernel has no kprobes"). */
   unavailable(): string | null;
   value: T;
@@ -32,12 +39,23 @@ export interface AttachChoice {
   fallbacks?: () => Fallback[];
 }
 
+/** The kinds BPFKIT_AVOID names (words that are not kinds are ignored). */
+export function avoidedKinds(env: NodeJS.ProcessEnv = process.env): Set<AttachKind> {
+  const words = (env.BPFKIT_AVOID ?? '').split(',').map((w) => w.trim());
+  return new Set(ATTACH_KINDS.filter((kind) => words.includes(kind)));
+}
+
+function reasonAgainst<T>(c: AttachCandidate<T>, avoided: Set<AttachKind>): string | null {
+  return c.kind && avoided.has(c.kind) ? `excluded by BPFKIT_AVOID=${[...avoided].join(',')}` : c.unavailable();
+}
+
 export function chooseAttach<T>(purpose: string, candidates: AttachCandidate<T>[]): { value: T; choice: AttachChoice } {
   const rejected: AttachChoice['rejected'] = [];
+  const avoided = avoidedKinds();
   for (const [i, c] of candidates.entries()) {
-    const reason = c.unavailable();
+    const reason = reasonAgainst(c, avoided);
     if (reason === null) {
-      return { value: c.value, choice: { purpose, chosen: c.label, rejected, fallbacks: lazyFallbacks(candidates.slice(i + 1)) } };
+      return { value: c.value, choice: { purpose, chosen: c.label, rejected, fallbacks: lazyFallbacks(candidates.slice(i + 1), avoided) } };
     }
     rejected.push({ label: c.label, reason });
   }
@@ -45,18 +63,18 @@ export function chooseAttach<T>(purpose: string, candidates: AttachCandidate<T>[
     `no way to trace ${purpose} on this kernel: ${rejected.map((r) => `${r.label}: ${r.reason}`).join('; ')}`);
 }
 
-function lazyFallbacks<T>(later: AttachCandidate<T>[]): () => Fallback[] {
+function lazyFallbacks<T>(later: AttachCandidate<T>[], avoided: Set<AttachKind>): () => Fallback[] {
   let checked: Fallback[] | undefined;
-  return () => (checked ??= later.map(check));
+  return () => (checked ??= later.map((c) => check(c, avoided)));
 }
 
 // Labels can be getters that look things up (execsnoop's names the kernel function from
 // /proc/kallsyms); a failure there must not end the run --explain was asked to describe.
-function check<T>(c: AttachCandidate<T>): Fallback {
+function check<T>(c: AttachCandidate<T>, avoided: Set<AttachKind>): Fallback {
   let label = '(unnamed candidate)';
   try {
     label = c.label;
-    return { label, reason: c.unavailable() };
+    return { label, reason: reasonAgainst(c, avoided) };
   } catch (err) {
     return { label, reason: `could not tell: ${err instanceof Error ? err.message : String(err)}` };
   }

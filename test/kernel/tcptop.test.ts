@@ -198,6 +198,30 @@ test('--json reports the exact bytes of each end, and a connection opened before
   }
 });
 
+test('the kprobe rung (tracepoints and fexit avoided) counts the same exact bytes, or, without kprobes, tcptop says why in one line', async (t) => {
+  if (!needsBpf(t)) return;
+  // Kernels with fentry never reach it on their own: BPFKIT_AVOID makes this one take it.
+  const env = { BPFKIT_AVOID: 'tracepoint,fentry' };
+  if (!kprobesAvailable()) {
+    const refused = await runToolToEnd('tcptop', ['1', '1'], { env });
+    assert.equal(refused.code, 1, refused.stderr); // as biolatency's: the kernel, not the user, lacks something
+    assert.match(refused.stderr, /^tcptop: no way to trace bytes sent and received on this kernel: .*excluded by BPFKIT_AVOID=tracepoint,fentry.*kprobes on entry and return of tcp_sendmsg \+ tcp_recvmsg: this kernel has no kprobes\n$/);
+    return;
+  }
+  const [A, B] = [70_000, 1_500];
+  const flows = pair('127.0.0.1', 1, A, B);
+  const run = startTool('tcptop', ['--json', '--explain', '600'], { env });
+  await ready(run);
+  flows.go();
+  const [server, client] = await Promise.all([flows.server, flows.client]);
+  assert.equal(await flows.done, 0);
+  await interrupted(run);
+  assert.match(run.stderr, /^ {2}bytes sent and received: kprobes on entry and return of tcp_sendmsg \+ tcp_recvmsg$/m);
+  const [interval] = intervals(run);
+  assert.deepEqual(flowsOf(interval, server.pid).map((f) => [f.lport, f.rport, f.rx_bytes, f.tx_bytes]), [[server.port, client.ports[0], A, B]]);
+  assert.deepEqual(flowsOf(interval, client.pid).map((f) => [f.lport, f.rport, f.rx_bytes, f.tx_bytes]), [[client.ports[0], server.port, B, A]]);
+});
+
 test('-p, -4 and -6 filter exactly, and an idle interval prints an empty table, not the last rows', async (t) => {
   if (!needsBpf(t)) return;
   const v4 = pair('127.0.0.1', 1, 4096, 8192);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAP_TYPE, type MapInfo } from 'bcc-node-bindings';
-import { chooseAttach, type AttachCandidate } from '../../lib/run/attach-plan.ts';
+import { avoidedKinds, chooseAttach, type AttachCandidate } from '../../lib/run/attach-plan.ts';
 import { LOCKED_LEGEND, attachLines, bytes, mapLine } from '../../lib/run/explain.ts';
 
 /** A candidate that counts how often its label and availability were looked at. */
@@ -113,4 +113,28 @@ test('a ring buffer is sized in bytes (its max_entries), other maps in entries; 
 
 test('sizes print whole when whole, else to one decimal', () => {
   assert.deepEqual([0, 1023, 1024, 1536, 12595, 1 << 20, 1100000].map(bytes), ['0 B', '1023 B', '1 KiB', '1.5 KiB', '12.3 KiB', '1 MiB', '1.0 MiB']);
+});
+
+test('BPFKIT_AVOID rules out candidates of the kinds it names, and --explain says so; words that are not kinds are ignored', () => {
+  assert.deepEqual([...avoidedKinds({ BPFKIT_AVOID: 'fentry, tracepoint,bogus' })], ['tracepoint', 'fentry']);
+  assert.deepEqual([...avoidedKinds({})], []);
+  const saved = process.env.BPFKIT_AVOID;
+  process.env.BPFKIT_AVOID = 'tracepoint,fentry';
+  try {
+    const { value, choice } = chooseAttach('bytes', [
+      { label: 'tracepoints sock:sock_send_length', kind: 'tracepoint', unavailable: () => null, value: 'tp' },
+      { label: 'fexit tcp_sendmsg', kind: 'fentry', unavailable: () => null, value: 'fexit' },
+      { label: 'kprobes on tcp_sendmsg', kind: 'kprobe', unavailable: () => null, value: 'kprobe' },
+      { label: 'fentry, unmarked', unavailable: () => null, value: 'unmarked' },
+    ]);
+    assert.equal(value, 'kprobe');
+    assert.deepEqual(choice.rejected, [
+      { label: 'tracepoints sock:sock_send_length', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
+      { label: 'fexit tcp_sendmsg', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
+    ]);
+    assert.deepEqual(choice.fallbacks!(), [{ label: 'fentry, unmarked', reason: null }]);
+  } finally {
+    if (saved === undefined) delete process.env.BPFKIT_AVOID;
+    else process.env.BPFKIT_AVOID = saved;
+  }
 });
