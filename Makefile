@@ -70,7 +70,7 @@ clean-cache: ## Remove compiled-program cache (keeps kernel headers)
 vm-deps: ## Install what make test-vm needs: QEMU, a static busybox, kmod, cpio, xz, zstd (root)
 	bash scripts/apt.sh install qemu-system-x86 busybox-static kmod cpio xz-utils zstd
 
-test-vm: deps test-deps vm-deps ## Run each tool's kernel tests on stock kernels under QEMU (root; KERNEL=, TESTS=)
+test-vm: deps vm-deps ## Run each tool's kernel tests on stock kernels under QEMU (root; KERNEL=, TESTS=)
 	node --import tsx test/vm/run.ts --kernel "$(KERNEL)" --tests "$(TESTS)"
 
 bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace (root, idempotent)

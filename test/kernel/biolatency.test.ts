@@ -211,6 +211,21 @@ test('where raw tracepoints are missing, classic tracepoints count the same I/O 
   assert.deepEqual(byLabel(parseText(disks.stdout).sections), { [dev.name]: completed(delta) });
 });
 
+test('where kprobes exist, the kprobe rung (every tracepoint avoided) counts the same I/O, or biolatency says why it cannot', async (t) => {
+  if (!needsBpf(t)) return;
+  const env = { BPFKIT_BIOLATENCY_AVOID: 'raw_tracepoint,tracepoint' };
+  if (!kprobesAvailable()) {
+    const { code, stderr } = await runToolToEnd('biolatency', [], { env });
+    assert.equal(code, 1);
+    assert.match(stderr, /^biolatency: no way to trace I\/O completion on this kernel: .*kprobe blk_account_io_done: this kernel has no kprobes/m);
+    return;
+  }
+  const dev = device();
+  const { runs: [disks], delta } = await observe([['-D', '-d', dev.name, '--explain']], { reads: READS, writes: WRITES }, env);
+  assert.match(disks.stderr, /^ {2}I\/O completion: kprobe /m);
+  assert.deepEqual(byLabel(parseText(disks.stdout).sections), { [dev.name]: completed(delta) });
+});
+
 test('with no usable completion probe it fails and says why, instead of printing empty histograms', async (t) => {
   if (!needsBpf(t)) return;
   const { code, stdout, stderr } = await runToolToEnd('biolatency', [], { env: { BPFKIT_BIOLATENCY_AVOID: 'raw_tracepoint,tracepoint,kprobe' } });

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { BPF, ensureTracefs, kprobesAvailable, tracefsPath } from 'bcc-node-bindings';
 import { needsBpf, sleep } from '../helpers/kernel.ts';
 import { expectedEventRecords, explainedRun, firstUsable } from '../helpers/attach.ts';
-import { type ToolRun, startInTest, stopAll } from '../helpers/tool.ts';
+import { type ToolRun, runToolToEnd, startInTest, stopAll } from '../helpers/tool.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
@@ -241,6 +241,30 @@ test('the task whose allocation hits the limit is the trigger; the larger task i
   assert.equal(found.length, 1, text.stdout);
   assert.deepEqual([found[0].triggerPid, found[0].triggerComm, found[0].victimPid, found[0].victimComm],
     [grower.pid, 'oomgrow', holder.pid, 'oomhold']);
+});
+
+test('the kprobe rung (tracepoints avoided) reports the same kill, victim and trigger, or, without kprobes, oomkill says why in one line', async (t) => {
+  if (!needsBpf(t)) return;
+  // Kernels whose tracepoint has the victim's fields never reach it on their own.
+  const env = { BPFKIT_AVOID: 'tracepoint' };
+  if (!kprobesAvailable()) {
+    const refused = await runToolToEnd('oomkill', [], { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^oomkill: no way to trace OOM kills on this kernel: .*kprobe on oom_kill_process \(bcc's\): this kernel has no kprobes.*\n$/);
+    return;
+  }
+  const text = startInTest(t, 'oomkill', ['--explain'], { env });
+  await text.ready;
+  assert.match(text.stderr, /^ {2}OOM kills: kprobe on oom_kill_process \(bcc's\)$/m);
+  const cg = memoryCgroup(t, `bpfkit-oomkill-${process.pid}-kprobe`);
+  const hog = inCgroup(t, cg, ['hog']);
+  assert.deepEqual(await hog.exited, [null, 'SIGKILL']);
+  assert.ok(await text.waitForOutput(new RegExp(`OOM kill of PID ${hog.pid} `)), text.stdout);
+  await stop(text);
+  const found = involving(rows(text.stdout), [hog.pid]);
+  assert.equal(found.length, 1, text.stdout);
+  assert.deepEqual([found[0].triggerPid, found[0].triggerComm, found[0].victimPid, found[0].victimComm], [hog.pid, 'oomhog', hog.pid, 'oomhog']);
+  assert.ok(found[0].pages > LIMIT_PAGES * 0.75 && found[0].pages < LIMIT_PAGES * 1.25, `pages ${found[0].pages}`);
 });
 
 // --- the other variants, and the record contract ---

@@ -70,8 +70,8 @@ const cpus = positive(argv.cpus, 'cpus', os.availableParallelism());
 const memoryMiB = positive(argv.memory, 'memory', 4096);
 const timeoutS = positive(argv.timeout, 'timeout', 240) * 60;
 const fileTimeoutS = positive(argv['file-timeout'], 'file-timeout', 30) * 60;
-if (!customTests && kernels.some((k: string) => k !== HOST)) {
-  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) fail('qemu-system-x86_64 is missing: run make vm-deps');
+if (kernels.some((k: string) => k !== HOST) && spawnSync('qemu-system-x86_64', ['--version']).status !== 0) {
+  fail('qemu-system-x86_64 is missing: run make vm-deps');
 }
 
 const log = (kernel: string) => (line: string) => process.stdout.write(`test-vm[${kernel}]: ${line}\n`);
@@ -83,6 +83,7 @@ async function runOnHost(): Promise<KernelRun> {
   for (const file of tests) {
     const t0 = Date.now();
     const out = path.join(os.tmpdir(), `bpfkit-vm-host-${path.basename(file)}.tap`);
+    fs.rmSync(out, { force: true });
     const run = spawnSync('node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap',
       `--test-reporter-destination=${out}`, '--test-reporter=spec', '--test-reporter-destination=stdout', file],
     { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'], timeout: fileTimeoutS * 1000, env: { ...process.env, CI: 'true' } });
