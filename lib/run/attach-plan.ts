@@ -12,7 +12,10 @@ export type AttachKind = typeof ATTACH_KINDS[number];
 export interface AttachCandidate<T> {
   /** How a user would name it: "tracepoint syscalls:sys_enter_execve". */
   label: string;
-  /** What BPFKIT_AVOID can rule it out as; candidates without one are never ruled out. */
+  /**
+   * What BPFKIT_AVOID can rule it out as; by default what the label starts with ("raw tracepoint
+   * …", "tracepoints …", "kprobe …", "fexit …"). Other candidates are never ruled out.
+   */
   kind?: AttachKind;
   /** null when usable here, else why not ("this kernel has no kprobes"). */
   unavailable(): string | null;
@@ -45,8 +48,23 @@ export function avoidedKinds(env: NodeJS.ProcessEnv = process.env): Set<AttachKi
   return new Set(ATTACH_KINDS.filter((kind) => words.includes(kind)));
 }
 
+const LABEL_KINDS: Array<[RegExp, AttachKind]> = [
+  [/^raw tracepoints? /, 'raw_tracepoint'], [/^tracepoints? /, 'tracepoint'], [/^kprobes? /, 'kprobe'], [/^(fentry|fexit) /, 'fentry'],
+];
+
+function kindOf<T>(c: AttachCandidate<T>): AttachKind | undefined {
+  if (c.kind) return c.kind;
+  const label = c.label;
+  return LABEL_KINDS.find(([pattern]) => pattern.test(label))?.[1];
+}
+
 function reasonAgainst<T>(c: AttachCandidate<T>, avoided: Set<AttachKind>): string | null {
-  return c.kind && avoided.has(c.kind) ? `excluded by BPFKIT_AVOID=${[...avoided].join(',')}` : c.unavailable();
+  // Some labels look the kernel up (/proc/kallsyms): read only when something is to be avoided.
+  if (avoided.size) {
+    const kind = kindOf(c);
+    if (kind && avoided.has(kind)) return `excluded by BPFKIT_AVOID=${[...avoided].join(',')}`;
+  }
+  return c.unavailable();
 }
 
 export function chooseAttach<T>(purpose: string, candidates: AttachCandidate<T>[]): { value: T; choice: AttachChoice } {

@@ -115,24 +115,28 @@ test('sizes print whole when whole, else to one decimal', () => {
   assert.deepEqual([0, 1023, 1024, 1536, 12595, 1 << 20, 1100000].map(bytes), ['0 B', '1023 B', '1 KiB', '1.5 KiB', '12.3 KiB', '1 MiB', '1.0 MiB']);
 });
 
-test('BPFKIT_AVOID rules out candidates of the kinds it names, and --explain says so; words that are not kinds are ignored', () => {
+test('BPFKIT_AVOID rules out candidates of the kinds it names (marked, or named by their labels), and --explain says so; words that are not kinds are ignored', () => {
   assert.deepEqual([...avoidedKinds({ BPFKIT_AVOID: 'fentry, tracepoint,bogus' })], ['tracepoint', 'fentry']);
   assert.deepEqual([...avoidedKinds({})], []);
   const saved = process.env.BPFKIT_AVOID;
   process.env.BPFKIT_AVOID = 'tracepoint,fentry';
   try {
     const { value, choice } = chooseAttach('bytes', [
-      { label: 'tracepoints sock:sock_send_length', kind: 'tracepoint', unavailable: () => null, value: 'tp' },
-      { label: 'fexit tcp_sendmsg', kind: 'fentry', unavailable: () => null, value: 'fexit' },
-      { label: 'kprobes on tcp_sendmsg', kind: 'kprobe', unavailable: () => null, value: 'kprobe' },
-      { label: 'fentry, unmarked', unavailable: () => null, value: 'unmarked' },
+      { label: 'tracepoints sock:sock_send_length', unavailable: () => null, value: 'tp' },
+      { label: 'the socket layer', kind: 'fentry', unavailable: () => null, value: 'marked' },
+      { label: 'kprobes on tcp_sendmsg', unavailable: () => null, value: 'kprobe' },
+      { label: 'fexit tcp_sendmsg', unavailable: () => null, value: 'fexit' },
+      { label: 'ring buffer', unavailable: () => null, value: 'no kind' },
     ]);
     assert.equal(value, 'kprobe');
     assert.deepEqual(choice.rejected, [
       { label: 'tracepoints sock:sock_send_length', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
-      { label: 'fexit tcp_sendmsg', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
+      { label: 'the socket layer', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
     ]);
-    assert.deepEqual(choice.fallbacks!(), [{ label: 'fentry, unmarked', reason: null }]);
+    assert.deepEqual(choice.fallbacks!(), [
+      { label: 'fexit tcp_sendmsg', reason: 'excluded by BPFKIT_AVOID=tracepoint,fentry' },
+      { label: 'ring buffer', reason: null },
+    ]);
   } finally {
     if (saved === undefined) delete process.env.BPFKIT_AVOID;
     else process.env.BPFKIT_AVOID = saved;

@@ -40,7 +40,6 @@ export function configureOomkill(kernel: OomkillKernel = liveOomKernel()): Oomki
   const hook = chooseAttach('OOM kills', [
     {
       label: 'tracepoint oom:mark_victim (victim\'s name and memory)',
-      kind: 'tracepoint',
       unavailable: () => {
         const have = markVictimFields();
         if (have === null) return 'no such tracepoint';
@@ -51,14 +50,12 @@ export function configureOomkill(kernel: OomkillKernel = liveOomKernel()): Oomki
     },
     {
       label: 'kprobe on oom_kill_process (bcc\'s)',
-      kind: 'kprobe',
       unavailable: () => (!kernel.kprobes() ? 'this kernel has no kprobes'
         : !kernel.kernelFunction('oom_kill_process') ? 'no oom_kill_process in /proc/kallsyms' : null),
       value: 'kprobe' as OomHook,
     },
     {
       label: 'tracepoint oom:mark_victim (victim\'s PID only)',
-      kind: 'tracepoint',
       unavailable: () => {
         const have = markVictimFields();
         return have === null ? 'no such tracepoint' : have.includes('pid') ? null : 'it has no pid field';

@@ -34,20 +34,17 @@ export function configureTcptop(config: TcptopConfig, kernel: KernelView = liveK
   const bytes = chooseAttach<BytesFrom>('bytes sent and received', [
     {
       label: 'tracepoints sock:sock_send_length + sock:sock_recv_length',
-      kind: 'tracepoint',
       unavailable: () => kernel.tracepoint('sock', 'sock_send_length') && kernel.tracepoint('sock', 'sock_recv_length')
         ? null : 'not in this kernel (Linux 6.3+)',
       value: 'BYTES_FROM_SOCK_TP',
     },
     {
       label: 'fexit tcp_sendmsg + tcp_recvmsg',
-      kind: 'fentry',
       unavailable: () => !kernel.fentry() ? 'this kernel refuses fentry/fexit' : tcpFunctions(),
       value: 'BYTES_FROM_FEXIT',
     },
     {
       label: 'kprobes on entry and return of tcp_sendmsg + tcp_recvmsg',
-      kind: 'kprobe',
       unavailable: () => !kernel.kprobes() ? 'this kernel has no kprobes' : tcpFunctions(),
       value: 'BYTES_FROM_KPROBES',
     },
