@@ -33,7 +33,11 @@ export interface BootResult {
  * and a guest under it runs about 1000 times slower than under TCG (see ../shared/notes/vm-facts.md).
  */
 export function qemuArgs(o: BootOptions): string[] {
-  const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'mitigations=off', `bpfkit_guest=${o.guestScript}`];
+  // A soft lockup ends the run at once, its stack trace on the console (loglevel 5 shows the
+  // warnings the trace is printed at), instead of hanging until the timeout; the watchdog waits
+  // 120 s, not 20, as a host busy elsewhere can stall emulated CPUs for seconds.
+  const cmdline = ['console=ttyS0', 'panic=-1', 'softlockup_panic=1', 'watchdog_thresh=60', 'quiet', 'loglevel=5',
+    'mitigations=off', `bpfkit_guest=${o.guestScript}`];
   return [
     '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', String(o.cpus), '-m', String(o.memoryMiB),
     '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',
