@@ -2,8 +2,11 @@
 // a stable tracepoint is missing. Read once per process and only when a kprobe is considered
 // (about 100 ms for the whole file).
 import fs from 'node:fs';
+import path from 'node:path';
+import { tracefsPath } from 'bcc-node-bindings';
 
 let symbols: Set<string> | null = null;
+let traceable: Set<string> | null | undefined;
 
 /** Text symbols (functions), module ones included; empty when the file cannot be read. */
 function kernelFunctions(): Set<string> {
@@ -22,9 +25,30 @@ function kernelFunctions(): Set<string> {
   return symbols;
 }
 
-/** Whether the running kernel has a function of that name (it may be renamed or inlined). */
+/**
+ * The functions tracing can attach to by name (tracefs' available_filter_functions), or null
+ * where that list cannot be read. kallsyms also names local copies a compiler left of inlined
+ * functions, which kprobes refuse: Debian 12's 6.1 has a `t blk_account_io_done` that fails with
+ * EINVAL and is not in this list.
+ */
+function traceableFunctions(): Set<string> | null {
+  if (traceable !== undefined) return traceable;
+  const root = tracefsPath();
+  traceable = null;
+  if (!root) return traceable;
+  try {
+    const text = fs.readFileSync(path.join(root, 'available_filter_functions'), 'utf8');
+    // "tcp_sendmsg", or "nf_hook_slow [nf_tables]" for a module's.
+    traceable = new Set(text.split('\n').map((line) => line.split(' ')[0]).filter(Boolean));
+  } catch { /* unreadable: kallsyms alone answers */ }
+  return traceable;
+}
+
+/** Whether the running kernel has a function of that name that kprobes and fentry can attach to. */
 export function kernelFunctionExists(name: string): boolean {
-  return kernelFunctions().has(name);
+  if (!kernelFunctions().has(name)) return false;
+  const listed = traceableFunctions();
+  return listed === null || listed.has(name);
 }
 
 // Since 4.17 a syscall's entry point carries an architecture prefix (__x64_sys_execve,

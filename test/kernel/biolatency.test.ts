@@ -211,13 +211,17 @@ test('where raw tracepoints are missing, classic tracepoints count the same I/O 
   assert.deepEqual(byLabel(parseText(disks.stdout).sections), { [dev.name]: completed(delta) });
 });
 
-test('where kprobes exist, the kprobe rung (every tracepoint avoided) counts the same I/O, or biolatency says why it cannot', async (t) => {
+test('where kprobes can reach the completion, the kprobe rung (every tracepoint avoided) counts the same I/O, else biolatency says why not', async (t) => {
   if (!needsBpf(t)) return;
   const env = { BPFKIT_BIOLATENCY_AVOID: 'raw_tracepoint,tracepoint' };
-  if (!kprobesAvailable()) {
+  // Since 5.19 or so the accounting functions are inlined: Debian 12's 6.1 keeps a local copy of
+  // blk_account_io_done in kallsyms that kprobes refuse (EINVAL), and tracing does not list.
+  const completionFunction = ['__blk_account_io_done', 'blk_account_io_done'].some(kernelFunctionExists);
+  if (!kprobesAvailable() || !completionFunction) {
     const { code, stderr } = await runToolToEnd('biolatency', [], { env });
     assert.equal(code, 1);
-    assert.match(stderr, /^biolatency: no way to trace I\/O completion on this kernel: .*kprobe blk_account_io_done: this kernel has no kprobes/m);
+    const why = kprobesAvailable() ? 'no such kernel function here \\(renamed or inlined\\)' : 'this kernel has no kprobes';
+    assert.match(stderr, new RegExp(`^biolatency: no way to trace I/O completion on this kernel: .*kprobe blk_account_io_done: ${why}`, 'm'));
     return;
   }
   const dev = device();
