@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KernelSpec } from './kernels.ts';
+import { readText } from './text-file.ts';
 
 export interface FetchedKernel {
   release: string;
@@ -39,7 +40,7 @@ export function fetchKernel(spec: KernelSpec, dir: string, log: (line: string) =
   const root = path.join(dir, 'root');
   const stamp = path.join(dir, 'root.debs');
   const wanted = debs.map((d) => path.basename(d)).join('\n');
-  if (readOr(stamp, '') !== wanted) {
+  if (readText(stamp) !== wanted) {
     log(`unpacking ${debs.length} packages`);
     fs.rmSync(root, { recursive: true, force: true });
     fs.mkdirSync(root, { recursive: true });
@@ -74,7 +75,7 @@ function privateApt(spec: KernelSpec, dir: string) {
   const lines = spec.sources.flatMap((s) => s.suites.map((suite) => `deb [signed-by=${s.keyring}] ${s.uri} ${suite} ${s.component}`));
   const sourcesFile = path.join(etc, 'sources.list');
   const text = `${lines.join('\n')}\n`;
-  const sourcesChanged = readOr(sourcesFile, '') !== text;
+  const sourcesChanged = readText(sourcesFile) !== text;
   if (sourcesChanged) fs.writeFileSync(sourcesFile, text);
   const status = path.join(dir, 'state', 'status');
   if (!fs.existsSync(status)) fs.writeFileSync(status, '');
@@ -147,8 +148,4 @@ function uncompressedKernel(vmlinuz: string, out: string, log: (line: string) =>
   }
   log(`could not extract vmlinux from ${path.basename(vmlinuz)}: booting the compressed image`);
   return vmlinuz;
-}
-
-function readOr(file: string, fallback: string): string {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return fallback; }
 }

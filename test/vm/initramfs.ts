@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readText } from './text-file.ts';
 
 /** What the root needs; a module the kernel has built in is simply not loaded. */
 const ROOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
@@ -17,7 +18,7 @@ export function buildInitramfs(modulesDir: string, out: string, log: (line: stri
   const inputs = crypto.createHash('sha256')
     .update(fs.readFileSync(INIT)).update(fs.readFileSync(BUSYBOX)).update(modules.join('\n')).digest('hex');
   const stamp = `${out}.inputs`;
-  if (fs.existsSync(out) && readOr(stamp) === inputs) return out;
+  if (fs.existsSync(out) && readText(stamp) === inputs) return out;
 
   if (!isStatic(BUSYBOX)) throw new Error(`${BUSYBOX} is not statically linked: install busybox-static (make vm-deps)`);
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-initramfs-'));
@@ -50,7 +51,7 @@ export function loadOrder(modulesDir: string, wanted: string[]): string[] {
     if (file) deps.set(file, (rest ?? '').trim().split(/\s+/).filter(Boolean));
   }
   const byName = new Map([...deps.keys()].map((file) => [moduleName(file), file]));
-  const builtin = new Set(readOr(path.join(modulesDir, 'modules.builtin')).split('\n').filter(Boolean).map(moduleName));
+  const builtin = new Set(readText(path.join(modulesDir, 'modules.builtin')).split('\n').filter(Boolean).map(moduleName));
   const order: string[] = [];
   const visit = (file: string) => {
     if (order.includes(file)) return;
@@ -81,8 +82,4 @@ function readModule(file: string): Buffer {
 function isStatic(file: string): boolean {
   // A dynamically linked ELF names its interpreter (PT_INTERP) in the first page.
   return !fs.readFileSync(file).subarray(0, 4096).includes('/lib64/ld-linux');
-}
-
-function readOr(file: string): string {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
 }

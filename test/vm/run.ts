@@ -16,6 +16,7 @@ import { fetchKernel } from './fetch-kernel.ts';
 import { buildInitramfs } from './initramfs.ts';
 import { DEFAULT_KERNELS, DEFAULT_TESTS, HOST, KERNELS, kernelSpec } from './kernels.ts';
 import { parseTap, type TapFile } from './tap.ts';
+import { readText } from './text-file.ts';
 import { duration, renderTables, replaceBetweenMarkers, summarize, type KernelRun } from './report.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -23,7 +24,6 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const README = path.join(import.meta.dirname, 'README.md');
 const GUEST_SCRIPT = path.join(import.meta.dirname, 'guest.sh');
 const CACHE = path.join(process.env.BPFKIT_CACHE_DIR ?? '/var/cache/bpfkit', 'vm');
-
 
 const HELP = `usage: node --import tsx test/vm/run.ts [options]   (as root; make test-vm runs it)
 
@@ -88,7 +88,7 @@ async function runOnHost(): Promise<KernelRun> {
       `--test-reporter-destination=${out}`, '--test-reporter=spec', '--test-reporter-destination=stdout', file],
     { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'], timeout: fileTimeoutS * 1000, env: { ...process.env, CI: 'true' } });
     files.push({ file, exit: run.status, seconds: Math.round((Date.now() - t0) / 1000) });
-    taps.push({ file: path.basename(file), tap: parseTap(readOr(out)) });
+    taps.push({ file: path.basename(file), tap: parseTap(readText(out)) });
     log(HOST)(`${file}: exit ${run.status} in ${Math.round((Date.now() - t0) / 1000)} s`);
   }
   return {
@@ -127,12 +127,12 @@ async function runInGuest(name: string): Promise<KernelRun> {
   if (!fs.existsSync(path.join(share, 'finished')) && !result.timedOut) {
     say(`the guest stopped before finishing its job (qemu exit ${result.exitCode}); its console: ${path.join(share, 'console.log')}`);
   }
-  const ran = readOr(path.join(share, 'files')).split('\n').filter(Boolean).map((l) => l.split(' '));
+  const ran = readText(path.join(share, 'files')).split('\n').filter(Boolean).map((l) => l.split(' '));
   const files = tests.map((file) => {
     const line = ran.find((r) => r[0] === path.basename(file));
     return { file, exit: line ? Number(line[1]) : null, seconds: line ? Math.round(Number(line[3]) - Number(line[2])) : 0 };
   });
-  const taps = tests.map((file) => ({ file: path.basename(file), tap: parseTap(readOr(path.join(share, 'tap', `${path.basename(file)}.tap`))) }));
+  const taps = tests.map((file) => ({ file: path.basename(file), tap: parseTap(readText(path.join(share, 'tap', `${path.basename(file)}.tap`))) }));
   return {
     kernel: name, title: spec.title, release: kernel.release, packages: kernel.packages, date: today(), how: 'qemu-tcg', cpus,
     bootSeconds: result.bootSeconds === null ? null : Math.round(result.bootSeconds), wallSeconds: Math.round(result.seconds), files, ...outcome(files, taps),
@@ -152,10 +152,6 @@ function outcome(files: KernelRun['files'], taps: Array<{ file: string; tap: Tap
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function readOr(file: string): string {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
 }
 
 function today(): string {
@@ -180,6 +176,6 @@ if (!customTests) {
   const runs = [HOST, ...KERNELS.map((k) => k.name)]
     .map((k) => path.join(RESULTS_DIR, `${k}.json`)).filter((f) => fs.existsSync(f))
     .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as KernelRun);
-  fs.writeFileSync(README, replaceBetweenMarkers(readOr(README), renderTables(runs, TOOL_NAMES)));
+  fs.writeFileSync(README, replaceBetweenMarkers(readText(README), renderTables(runs, TOOL_NAMES)));
 }
 process.exit(failures ? 1 : 0);
