@@ -2,7 +2,7 @@
 // character, sorting and --top, the summary line, and option errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIPv4, formatIPv6 } from '../../tools/tcptop/inet.ts';
+import { formatIPv4, formatIPv6 } from '../../lib/output/inet.ts';
 import { flowJson, flowRows, flowTables, kb, sortRows, totals, type FlowKey, type FlowRow, type FlowValue } from '../../tools/tcptop/flows.ts';
 import { parseLoadavg, summaryLine } from '../../tools/tcptop/loadavg.ts';
 import { CLEAR_SCREEN, clearsScreen, intervalStart } from '../../lib/output/screen.ts';

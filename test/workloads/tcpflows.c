@@ -7,12 +7,16 @@
  *                                             bytes, then read exactly B bytes; close all
  *   tcpflows pair    ADDR N A B [WHEN]        both: the server in this process ("tcpflows-srv"),
  *                                             the client in a child ("tcpflows-cli")
+ *   tcpflows refused ADDR PORT N [WHEN]       N connects to ADDR:PORT where nothing listens,
+ *                                             each refused (a RST answers the SYN); exit 1 if
+ *                                             one is not
  *
  * WHEN is "now" (default), "wait-connect" (read a line from stdin before connecting) or
  * "wait-transfer" (connect, then read a line before moving any byte: the connections exist
  * before the tracer starts). Lines on stdout:
  *   server PID PORT           once listening
  *   client PID LPORT...       once all connections are open (local ports in order)
+ *   refused PID N             once all N attempts were refused
  * All N connections stay open until every transfer is done. Sends are write(), reads are
  * read(): each byte moved is counted exactly once by a tracer of what applications read.
  */
@@ -205,6 +209,26 @@ static void client(const char *addr, int port, int n, long a, long b, const char
         close(fds[i]);
 }
 
+static void refused(const char *addr, int port, int n, const char *when)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(addr, port, &ss);
+    if (strcmp(when, "wait-connect") == 0)
+        wait_line();
+    for (int i = 0; i < n; i++) {
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (fd < 0)
+            die("socket");
+        if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno != ECONNREFUSED) {
+            fprintf(stderr, "tcpflows: connect %d to port %d was not refused\n", i, port);
+            exit(1);
+        }
+        close(fd);
+    }
+    printf("refused %d %d\n", getpid(), n);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -241,7 +265,12 @@ int main(int argc, char **argv)
             return 1;
         return 0;
     }
+    if (strcmp(argv[1], "refused") == 0 && (argc == 5 || argc == 6)) {
+        refused(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? argv[5] : "now");
+        return 0;
+    }
 usage:
-    fprintf(stderr, "usage: tcpflows serve ADDR PORT N A B | connect ADDR PORT N A B [WHEN] | pair ADDR N A B [WHEN]\n");
+    fprintf(stderr, "usage: tcpflows serve ADDR PORT N A B | connect ADDR PORT N A B [WHEN] | pair ADDR N A B [WHEN]"
+                    " | refused ADDR PORT N [WHEN]\n");
     return 2;
 }

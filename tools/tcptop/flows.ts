@@ -1,6 +1,6 @@
 // tcptop's report: the per-process, per-connection byte counts one interval drained from the
 // kernel, turned into rows, sorted, and printed as bcc's tcptop prints them (or as JSON).
-import { AF_INET, AF_INET6, formatAddress } from './inet.ts';
+import { AF_INET, AF_INET6, formatAddress } from '../../lib/output/inet.ts';
 
 /** `flows` key as tools/tcptop/tcptop.bpf.c declares it (decoded by the binding). */
 export interface FlowKey {

@@ -8,7 +8,7 @@ import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { releaseAtLeast } from '../../lib/kernel/release.ts';
 import { chooseSockOffsets } from '../../lib/kernel/sock-offsets.ts';
 import { mountNamespaceOffsets, taskParentOffsets } from '../../lib/kernel/offsets.ts';
-import { AF_INET, AF_INET6 } from './inet.ts';
+import { AF_INET, AF_INET6 } from '../../lib/output/inet.ts';
 
 export interface TcptopConfig {
   /** -p: count this process only. */
