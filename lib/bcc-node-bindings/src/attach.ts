@@ -10,7 +10,7 @@ import { BpfError, ENOENT, EPERM, errnoText } from './errors.ts';
 import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
 
-export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc';
+export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'xdp';
 
 export interface Link {
   kind: LinkKind;

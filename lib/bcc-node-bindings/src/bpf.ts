@@ -13,6 +13,7 @@ import { openTable } from './tables.ts';
 import { registerForCleanup, unregisterFromCleanup } from './cleanup.ts';
 import { obtainArtifact, type CacheStatus } from './compile-cache.ts';
 import { ProgramImage } from './image.ts';
+import { attachXdp, type XdpAttachment, type XdpOptions } from './xdp.ts';
 
 export interface BPFOptions {
   /** The C program. Give this or `srcFile`. */
@@ -147,6 +148,19 @@ export class BPF {
   attachKretfunc(args: { fnName: string }): this {
     const fn = this.loadFunc(args.fnName, PROG_TYPE.TRACING, ATTACH_TYPE.TRACE_FEXIT);
     return this.track(attach.attachKfunc(fn.fd, fn.name, args.fnName.replace(/^kretfunc__(vmlinux__)?/, '')));
+  }
+
+  /**
+   * Loads `fnName` as an XDP program and attaches it to `ifname` (in this process's network
+   * namespace): native mode where the driver has it, else generic; through a bpf_link where the
+   * kernel has XDP links (gone with the process, even on SIGKILL), else netlink (removed by
+   * close() and the exit hooks). Returns what was chosen and why (see xdp.ts).
+   */
+  attachXdp(fnName: string, ifname: string, options: XdpOptions = {}): XdpAttachment {
+    const fn = this.loadFunc(fnName, PROG_TYPE.XDP);
+    const { link, attachment } = attachXdp(fn.fd, fn.name, ifname, options);
+    this.track(link);
+    return attachment;
   }
 
   /** Everything attached so far, for `--explain`. */

@@ -20,6 +20,9 @@ export {
 export * from './histogram.ts';
 export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
 export { closeAll, closeAllAsync } from './cleanup.ts';
+export {
+  interfaceIndex, validInterfaceName, type XdpAttachment, type XdpAttempt, type XdpMechanism, type XdpMode, type XdpOptions,
+} from './xdp.ts';
 export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
 export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type BtfQueries, type FieldLocation } from './btf.ts';

@@ -62,6 +62,8 @@ export interface LibBcc {
   detach_uprobe: Fn;
   attach_perf_event: Fn;
   attach_kfunc: Fn | null;
+  /** Netlink XDP attach (prog fd -1 detaches); used only where libbpf lacks bpf_xdp_attach. */
+  attach_xdp: Fn;
   close_perf_event_fd: Fn;
   /** Returns a perf reader for one CPU (uses bpf_open_perf_buffer on libbcc < 0.24). */
   open_perf_buffer: (raw: unknown, lost: unknown, cookie: bigint, cpu: number, pageCount: number, wakeupEvents: number) => unknown;
@@ -165,6 +167,7 @@ function load(): LibBcc {
     detach_uprobe: lib.func('int bpf_detach_uprobe(const char *ev_name)'),
     attach_perf_event: lib.func('int bpf_attach_perf_event(int progfd, uint32_t ev_type, uint32_t ev_config, uint64_t sample_period, uint64_t sample_freq, int pid, int cpu, int group_fd)'),
     attach_kfunc: optional('int bpf_attach_kfunc(int prog_fd)'),
+    attach_xdp: lib.func('int bpf_attach_xdp(const char *dev_name, int progfd, uint32_t flags)'),
     close_perf_event_fd: lib.func('int bpf_close_perf_event_fd(int fd)'),
     open_perf_buffer: (raw, lost, cookie, cpu, pageCount, wakeupEvents) =>
       openOpts
