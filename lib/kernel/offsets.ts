@@ -37,3 +37,39 @@ export function argAreaOffsets(kernel: KernelView = liveKernel()): Record<string
 export function taskCommOffset(kernel: KernelView = liveKernel()): Record<string, number> {
   return offsets(kernel, { TASK_COMM_OFFSET: ['task_struct', 'comm'] });
 }
+
+/** The walk bpfkit/fd.h makes from the current task to the open file at an fd. */
+const FD_FILE_FIELDS: Record<string, [struct: string, field: string]> = {
+  TASK_FILES_OFFSET: ['task_struct', 'files'],
+  FILES_FDT_OFFSET: ['files_struct', 'fdt'],
+  FDTABLE_MAX_FDS_OFFSET: ['fdtable', 'max_fds'],
+  FDTABLE_FD_OFFSET: ['fdtable', 'fd'],
+};
+
+/** ...and on from the file to its socket's struct sock. */
+const FD_SOCKET_FIELDS: Record<string, [struct: string, field: string]> = {
+  ...FD_FILE_FIELDS,
+  FILE_PRIVATE_DATA_OFFSET: ['file', 'private_data'],
+  SOCKET_SK_OFFSET: ['socket', 'sk'],
+};
+
+/** Offsets from the view, or the first struct.field it lacks (for a ladder's reason). */
+function optionalOffsets(kernel: KernelView, fields: Record<string, [string, string]>): { defines: Record<string, number> } | { missing: string } {
+  const defines: Record<string, number> = {};
+  for (const [name, [struct, field]] of Object.entries(fields)) {
+    const at = kernel.offset(struct, field);
+    if (at === undefined) return { missing: `${struct}.${field}` };
+    defines[name] = at;
+  }
+  return { defines };
+}
+
+/** For bpfkit_current_fd_file() (bpfkit/fd.h). */
+export function fdFileOffsets(kernel: KernelView = liveKernel()): { defines: Record<string, number> } | { missing: string } {
+  return optionalOffsets(kernel, FD_FILE_FIELDS);
+}
+
+/** For bpfkit_current_fd_sock() (bpfkit/fd.h): the file walk, then file.private_data and socket.sk. */
+export function fdSocketOffsets(kernel: KernelView = liveKernel()): { defines: Record<string, number> } | { missing: string } {
+  return optionalOffsets(kernel, FD_SOCKET_FIELDS);
+}

@@ -1,8 +1,8 @@
-// The fields a tracepoint has on the running kernel, read from tracefs' format file. oomkill
-// needs it because oom:mark_victim exists on old and new kernels with different fields (only the
-// PID before Linux 6.9), and bcc builds a TRACEPOINT_PROBE's `args` from that file: reading a
-// field the kernel lacks fails to compile. (KernelView has no such question yet: this belongs in
-// lib/kernel/view.ts as `tracepointFields`, once a second tool needs it.)
+// The fields a tracepoint has on the running kernel, read from tracefs' format file (KernelView's
+// tracepointFields). Tracepoints gain fields across kernels (oom:mark_victim had only the PID
+// before Linux 6.9; tcp:tcp_retransmit_skb got `err` in 6.10; skb:kfree_skb `rx_sk` in 6.12),
+// and bcc builds a TRACEPOINT_PROBE's `args` from that file: reading a field the kernel lacks
+// fails to compile, so a program reads one only under a #define the plan set from this list.
 import fs from 'node:fs';
 import { ensureTracefs, tracefsPath } from 'bcc-node-bindings';
 

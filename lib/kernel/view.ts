@@ -6,10 +6,13 @@ import {
   fentryUsable, kernelBtf, kernelBtfOrNull, kprobesAvailable, possibleCpus, rawTracepointSupported, ringBufferSupported, tracepointExists,
 } from 'bcc-node-bindings';
 import { kernelFunctionExists, syscallFunction } from './kallsyms.ts';
+import { tracepointFields } from './tracepoint-fields.ts';
 
 export interface KernelView {
   /** tracefs lists events/<category>/<event>. */
   tracepoint(category: string, event: string): boolean;
+  /** A tracepoint's field names ("pid", "comm", …, without common_*), or null when it does not exist. */
+  tracepointFields(category: string, event: string): string[] | null;
   /** Raw tracepoints can be loaded (4.17+). */
   rawTracepoints(): boolean;
   /** The kernel has kprobes (CONFIG_KPROBES). */
@@ -35,6 +38,7 @@ export interface KernelView {
 export function liveKernel(): KernelView {
   return {
     tracepoint: tracepointExists,
+    tracepointFields,
     rawTracepoints: rawTracepointSupported,
     kprobes: kprobesAvailable,
     kernelFunction: kernelFunctionExists,

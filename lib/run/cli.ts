@@ -20,11 +20,17 @@ export interface OptionSpec {
   parse?: (value: never) => unknown;
   /** Left out of --help (bcc hides --ebpf the same way). */
   hidden?: boolean;
+  /**
+   * A string option that may be given many times: the values are joined with commas, as if the
+   * list had been given once (`--drop a --drop b` is `--drop a,b`), so parse() sees one list.
+   */
+  repeatable?: true;
 }
 
 export interface PositionalSpec {
   name: string;
-  type: 'int' | 'number';
+  /** 'string' keeps the text as given (pktcount's interface name); parse() checks it. */
+  type: 'int' | 'number' | 'string';
   help: string;
   min?: number;
   max?: number;
@@ -95,7 +101,7 @@ function flagNames(o: OptionSpec): string {
 const INT = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function convert(o: { type: OptionType | 'int' | 'number'; min?: number; max?: number }, raw: unknown, label: string): unknown {
+function convert(o: { type: OptionType; min?: number; max?: number }, raw: unknown, label: string): unknown {
   if (o.type === 'boolean') return Boolean(raw);
   if (Array.isArray(raw)) throw new UsageError(`${label} given more than once`);
   const text = String(raw ?? '');
@@ -175,7 +181,8 @@ export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
     const raw = parsed[o.long];
     const given = o.type === 'boolean' ? raw === true : raw !== undefined && raw !== '' || hasFlag(args, o);
     if (!given) { out[o.long] = o.type === 'boolean' ? Boolean(o.default) : o.default; continue; }
-    let value = convert(o, raw, `argument ${flagNames(o)}`);
+    const joined = o.repeatable && Array.isArray(raw) ? raw.join(',') : raw;
+    let value = convert(o, joined, `argument ${flagNames(o)}`);
     if (o.parse) {
       try { value = o.parse(value as never); } catch (err) {
         throw err instanceof UsageError ? new UsageError(`argument ${flagNames(o)}: ${err.message}`) : err;

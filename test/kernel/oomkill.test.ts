@@ -24,7 +24,8 @@ import { openEvents } from '../../lib/run/event-channel.ts';
 import { cgroupV2Mount } from '../../lib/kernel/cgroups.ts';
 import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { COMM_LEN, OOM_EVENT_OFFSETS, decodeOomRecord, pageSizeKb, type OomEvent } from '../../tools/oomkill/events.ts';
-import { MARK_VICTIM_FIELDS, configureOomkill, liveOomKernel } from '../../tools/oomkill/program.ts';
+import { MARK_VICTIM_FIELDS, configureOomkill } from '../../tools/oomkill/program.ts';
+import { liveKernel } from '../../lib/kernel/view.ts';
 import { freePort, scrape } from '../helpers/http.ts';
 import { structFields } from '../helpers/bpf.ts';
 import { TIME_SCALE } from '../helpers/guest.ts';
@@ -272,7 +273,7 @@ test('the kprobe rung (tracepoints avoided) reports the same kill, victim and tr
 test('the pre-6.9 tracepoint variant (victim PID only) and the perf buffer report the same kill; the kprobe variant compiles', async (t) => {
   if (!needsBpf(t)) return;
   // A kernel before 6.9 without kprobes (with them, bcc's kprobe comes before the PID-only tracepoint).
-  const old = { ...liveOomKernel(), tracepointFields: () => ['pid'], kprobes: () => false, ringBuffer: () => false };
+  const old = { ...liveKernel(), tracepointFields: () => ['pid'], kprobes: () => false, ringBuffer: () => false };
   const program = configureOomkill(old);
   assert.deepEqual(program.attachments.map((a) => a.chosen), ['tracepoint oom:mark_victim (victim\'s PID only)', 'perf buffer']);
   const p = buildProgram(program);
@@ -298,7 +299,7 @@ test('the pre-6.9 tracepoint variant (victim PID only) and the perf buffer repor
   }
 
   // The kprobe variant compiled with BTF's offsets (kernels with kprobes run it in the test above).
-  const kprobe = configureOomkill({ ...liveOomKernel(), tracepointFields: () => null, kprobes: () => true, kernelFunction: () => true });
+  const kprobe = configureOomkill({ ...liveKernel(), tracepointFields: () => null, kprobes: () => true, kernelFunction: () => true });
   assert.equal(kprobe.hook, 'kprobe');
   const kp = buildProgram(kprobe);
   const kbpf = new BPF({ text: kp.text, includeDirs: kp.includeDirs, autoAttach: false });
@@ -312,7 +313,7 @@ test('the pre-6.9 tracepoint variant (victim PID only) and the perf buffer repor
 test('events.ts reads struct oom_event at the offsets libbcc lays the C struct out with', async (t) => {
   if (!needsBpf(t)) return;
   // With a perf buffer, each CPU builds its record in bpfkit_event_scratch: its value type is the record.
-  const p = buildProgram(configureOomkill({ ...liveOomKernel(), ringBuffer: () => false }));
+  const p = buildProgram(configureOomkill({ ...liveKernel(), ringBuffer: () => false }));
   const bpf = new BPF({ text: p.text, includeDirs: p.includeDirs, autoAttach: false });
   try {
     const fields = structFields(bpf, 'bpfkit_event_scratch');

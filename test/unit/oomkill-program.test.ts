@@ -4,17 +4,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBpfError, type BPF } from 'bcc-node-bindings';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
-import { MARK_VICTIM_FIELDS, OOM_RING_PAGES, configureOomkill, type OomkillKernel } from '../../tools/oomkill/program.ts';
+import { MARK_VICTIM_FIELDS, OOM_RING_PAGES, configureOomkill } from '../../tools/oomkill/program.ts';
+import type { KernelView } from '../../lib/kernel/view.ts';
 import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 
 const OFFSETS = { 'oom_control.chosen': 40, 'oom_control.totalpages': 48, 'task_struct.tgid': 1268, 'task_struct.comm': 1752 };
 
 /** This VM by default: mark_victim with all its 6.9 fields, no kprobes. */
-function kernel(fields: string[] | null = MARK_VICTIM_FIELDS, overrides: FakeKernel = {}): OomkillKernel {
+function kernel(fields: string[] | null = MARK_VICTIM_FIELDS, overrides: FakeKernel = {}): KernelView {
   return { ...fakeKernel({ offsets: OFFSETS, ...overrides }), tracepointFields: (c, e) => (c === 'oom' && e === 'mark_victim' ? fields : null) };
 }
 
-function attached(view: OomkillKernel): string[] {
+function attached(view: KernelView): string[] {
   const calls: string[] = [];
   const bpf = {
     attachTracepoint: ({ tp, fnName }: { tp: string; fnName: string }) => { calls.push(`tracepoint ${tp} ${fnName}`); },
@@ -24,7 +25,7 @@ function attached(view: OomkillKernel): string[] {
   return calls;
 }
 
-const chosen = (view: OomkillKernel) => configureOomkill(view).attachments.map((a) => `${a.purpose}: ${a.chosen}`);
+const chosen = (view: KernelView) => configureOomkill(view).attachments.map((a) => `${a.purpose}: ${a.chosen}`);
 
 test('mark_victim with the victim\'s fields is chosen first, into a small ring buffer', () => {
   const program = configureOomkill(kernel());
@@ -78,6 +79,6 @@ test('no mark_victim: the kprobe where oom_kill_process exists; nothing usable i
 });
 
 test('the kprobe without BTF offsets is a missing prerequisite (exit 2), not a guess from headers', () => {
-  const view: OomkillKernel = { ...kernel(null, { kprobes: () => true }), offset: () => undefined };
+  const view: KernelView = { ...kernel(null, { kprobes: () => true }), offset: () => undefined };
   assert.throws(() => configureOomkill(view), MissingPrerequisite);
 });

@@ -11,7 +11,7 @@ import {
   COMM_LEN, HEADER, OOM_EVENT_OFFSETS as O, OOM_EVENT_SIZE, OOM_TOTAL_PAGES, OOM_VICTIM_COMM, OOM_VICTIM_MEMORY,
   decodeOomRecord, jsonLine, killLine, pageSizeKb, rssPages,
 } from '../../tools/oomkill/events.ts';
-import { parseFormatFields } from '../../tools/oomkill/tracefs.ts';
+import { parseFormatFields } from '../../lib/kernel/tracepoint-fields.ts';
 import { oomkillCollector } from '../../tools/oomkill/metrics.ts';
 import { spec } from '../../tools/oomkill/options.ts';
 

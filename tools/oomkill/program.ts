@@ -5,17 +5,6 @@ import { chooseAttach } from '../../lib/run/attach-plan.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
-import { tracepointFields } from './tracefs.ts';
-
-/** A kernel view that can also list a tracepoint's fields (tools/oomkill/tracefs.ts). */
-export interface OomkillKernel extends KernelView {
-  tracepointFields(category: string, event: string): string[] | null;
-}
-
-export function liveOomKernel(): OomkillKernel {
-  return { ...liveKernel(), tracepointFields };
-}
-
 /** Where the victim comes from; each hook fills what it can of the record (events.ts says what). */
 export type OomHook = 'tracepoint' | 'kprobe' | 'tracepoint-pid';
 
@@ -34,7 +23,7 @@ export const MARK_VICTIM_FIELDS = ['pid', 'comm', 'total_vm', 'anon_rss', 'file_
  */
 export const OOM_RING_PAGES = 16;
 
-export function configureOomkill(kernel: OomkillKernel = liveOomKernel()): OomkillProgram {
+export function configureOomkill(kernel: KernelView = liveKernel()): OomkillProgram {
   let fields: string[] | null | undefined;
   const markVictimFields = () => (fields === undefined ? (fields = kernel.tracepointFields('oom', 'mark_victim')) : fields);
   const hook = chooseAttach('OOM kills', [
