@@ -31,6 +31,13 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'oomkill', summary: 'Trace the OOM killer', bcc: 'oomkill', exporter: true },
   { name: 'statsnoop', summary: 'Trace stat() syscalls', bcc: 'statsnoop' },
   { name: 'mountsnoop', summary: 'Trace mount and umount syscalls system-wide', bcc: 'mountsnoop' },
+  { name: 'tcpconnect', summary: 'Trace TCP connects', bcc: 'tcpconnect', exporter: true },
+  { name: 'tcpaccept', summary: 'Trace TCP accepts', bcc: 'tcpaccept', exporter: true },
+  { name: 'tcplife', summary: 'Trace the lifespan of TCP sessions and summarize', bcc: 'tcplife', exporter: true },
+  { name: 'tcpretrans', summary: 'Trace TCP retransmits', bcc: 'tcpretrans', exporter: true },
+  { name: 'tcpconnlat', summary: 'Trace TCP connects and show connection latency', bcc: 'tcpconnlat', exporter: true },
+  { name: 'tcpdrop', summary: 'Trace TCP drops by the kernel, with the reason and kernel stack', bcc: 'tcpdrop', exporter: true },
+  { name: 'pktcount', summary: 'Count packets and bytes per protocol and port with XDP, and drop chosen ones' },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

@@ -55,7 +55,7 @@ for (const tool of TOOL_NAMES) {
 
   test(`${tool}: --explain names programs that exist while it runs, and Ctrl-C unloads them`, async (t) => {
     if (!needsBpf(t)) return;
-    const run = startTool(tool, ['--explain']);
+    const run = startTool(tool, ['--explain', ...(CONVENTIONS[tool].args ?? [])]);
     let ids: number[] = [];
     try {
       await run.ready;
@@ -73,7 +73,7 @@ for (const tool of TOOL_NAMES) {
 
   test(`${tool}: SIGTERM also detaches everything`, async (t) => {
     if (!needsBpf(t)) return;
-    const run = startTool(tool, ['--explain']);
+    const run = startTool(tool, ['--explain', ...(CONVENTIONS[tool].args ?? [])]);
     let ids: number[] = [];
     try {
       await run.ready;

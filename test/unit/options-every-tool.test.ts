@@ -25,6 +25,10 @@ const SAMPLES: Record<string, string> = {
   flag_filter: 'O_WRONLY',
   signal: 'KILL',
   label: 'exit',
+  drop: 'udp:5001',
+  port: '80,443',
+  localport: '80',
+  remoteport: '80,81',
 };
 
 /**

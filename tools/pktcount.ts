@@ -1,0 +1,1 @@
+pktcount/pktcount.ts

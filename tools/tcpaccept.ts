@@ -1,0 +1,1 @@
+tcpaccept/tcpaccept.ts

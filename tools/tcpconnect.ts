@@ -1,0 +1,1 @@
+tcpconnect/tcpconnect.ts

@@ -1,0 +1,1 @@
+tcpconnlat/tcpconnlat.ts

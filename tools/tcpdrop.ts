@@ -1,0 +1,1 @@
+tcpdrop/tcpdrop.ts

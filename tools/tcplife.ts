@@ -1,0 +1,1 @@
+tcplife/tcplife.ts

@@ -1,0 +1,1 @@
+tcpretrans/tcpretrans.ts
