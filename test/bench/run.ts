@@ -16,6 +16,7 @@ import { renderMarkdown, renderText, type Table } from './lib/table.ts';
 import { BPFTRACE, TOOL_NAMES, loadToolBenches, type Setup, type ToolName } from './lib/tracers.ts';
 import { ONE_LINER_REFERENCE, burst, manyFlows, overhead, resources, startup, type Bench, type Options } from './lib/phases.ts';
 import { drain10k, eventCost, exporter } from './lib/binding.ts';
+import { xdpVeth, xdpVethTable } from './lib/xdp-veth.ts';
 import {
   bindingTable, burstTable, exporterTable, floorsTable, flowsTable, issue9Note, overheadTable,
   resourcesTable, startupTable, type FloorRow, type Results,
@@ -26,7 +27,7 @@ const RESULTS = path.join(import.meta.dirname, 'results/latest.json');
 /** A partial run (--tools, --skip) must not replace the complete run the README shows. */
 const PARTIAL_RESULTS = path.join(os.tmpdir(), 'bpfkit-bench-partial.json');
 const README = path.join(import.meta.dirname, 'README.md');
-const PHASES = ['startup', 'overhead', 'burst', 'resources', 'flows', 'binding', 'exporter'] as const;
+const PHASES = ['startup', 'overhead', 'burst', 'resources', 'flows', 'xdp', 'binding', 'exporter'] as const;
 
 const HELP = `usage: node --import tsx test/bench/run.ts [options]   (as root; make bench runs it)
 
@@ -264,6 +265,7 @@ async function main(): Promise<void> {
         r.flows = await manyFlows(bench, tool);
         r.drain = await drain10k(bench);
       }
+      if (name === 'pktcount' && !skip.has('xdp')) { log(`${name}: UDP through a veth pair`); r.xdp = await xdpVeth(bench, tool); }
       // Issue 9 compares with bpftrace's one-liner started in the same series (interleaved).
       const oneLinerMs = r.startup?.find((row) => row.tracer === 'bpftrace one-liner' || row.tracer === ONE_LINER_REFERENCE)?.readyMs?.median ?? floorOneLinerMs;
       const ts: Table[] = [];
@@ -272,6 +274,7 @@ async function main(): Promise<void> {
       if (r.overhead) ts.push(overheadTable(name, r.overhead));
       if (r.burst) ts.push(burstTable(r.burst));
       if (r.flows || r.drain) ts.push(flowsTable(r.flows, r.drain));
+      if (r.xdp) ts.push(xdpVethTable(r.xdp));
       show(name, ts);
       writeResults(results, resultsFile);
     }

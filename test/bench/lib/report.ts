@@ -1,5 +1,6 @@
 // The results as tables: one set per tool, then the binding's figures. Median (min) everywhere;
 // ratios are taken between medians measured in the same run.
+import type { XdpRow } from './xdp-veth.ts';
 import { fixed, medMin, type Cell, type Table } from './table.ts';
 import type { Summary } from './stats.ts';
 import type { BurstRow, FlowsResult, OverheadResult, ResourceRow, StartupRow } from './phases.ts';
@@ -19,6 +20,7 @@ export interface ToolResults {
   overhead?: OverheadResult;
   burst?: BurstRow[];
   flows?: FlowsResult;
+  xdp?: XdpRow[];
   drain?: DrainResult;
 }
 
