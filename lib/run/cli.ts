@@ -163,7 +163,7 @@ export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
     if (o.short) { known.add(o.short); aliases[o.short] = o.long; }
     (o.type === 'boolean' ? booleans : strings).push(o.long);
   }
-  args = spellNegatedLongs(args, options);
+  args = splitAttachedShortValues(spellNegatedLongs(args, options), options);
   const rejected: string[] = [];
   const parsed = minimist(args, {
     string: strings, boolean: booleans, alias: aliases,
@@ -198,6 +198,20 @@ export function parseArgs(spec: ToolSpec, argv: string[]): ParsedOptions {
   });
   out._ = positionals;
   return out as ParsedOptions;
+}
+
+/**
+ * argparse takes a short option's value attached (`-fO_WRONLY`, `-p1234`); minimist reads the
+ * letters after a string option's as more flags. Such arguments are split (`-f O_WRONLY`) for
+ * the short options that take a value; everything after `--` is left alone.
+ */
+function splitAttachedShortValues(argv: string[], options: OptionSpec[]): string[] {
+  const takesValue = new Set(options.filter((o) => o.short && o.type !== 'boolean').map((o) => o.short!));
+  const end = argv.indexOf('--');
+  return argv.flatMap((arg, i) => {
+    const m = /^-([A-Za-z])([^=].*)$/.exec(arg);
+    return m && takesValue.has(m[1]) && (end < 0 || i < end) ? [`-${m[1]}`, m[2]] : [arg];
+  });
 }
 
 /**

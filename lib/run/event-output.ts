@@ -2,7 +2,9 @@
 // while a buffer drains and written once per drain, records the kernel could not deliver reported
 // on stderr, and kernel timestamps turned into the wall-clock and relative times bcc prints.
 import { clock } from '../output/format.ts';
+import type { BPF } from 'bcc-node-bindings';
 import type { EventChannel } from './event-channel.ts';
+import type { ToolProgram } from './program.ts';
 
 /**
  * Lines written in one write per drain: a drain hands over hundreds of records in a burst, and
@@ -95,4 +97,37 @@ export class EventClock {
   seconds(ts: bigint): string {
     return (Number(ts - this.startNs) / 1e9).toFixed(3);
   }
+}
+
+/** What streamUntilStopped prints and flushes around the attach. */
+export interface EventStream {
+  /** The column header, or null when nothing comes before the rows (--json, metrics only). */
+  header: string | null;
+  /** The lines the records became, flushed once the last buffer is drained. */
+  out?: LineBatch;
+  /** Started just before the attach: TIME(s) counts from there. */
+  clock?: EventClock;
+  /** Runs once the probes are attached (a check that needs them in place). */
+  attached?(): void;
+}
+
+/**
+ * A snoop tool's run once its event channel is open (open it before attaching: a perf buffer
+ * drops what arrives before its readers exist): the header, the attach, lost records reported
+ * each second, and at Ctrl-C, SIGTERM or a closed pipe the last records drained and printed.
+ */
+export async function streamUntilStopped(
+  ctx: { attach(bpf: BPF, program: ToolProgram): void; print(line: string): void; warn(message: string): void; stopped: Promise<void> },
+  bpf: BPF, program: ToolProgram, events: EventChannel, stream: EventStream,
+): Promise<void> {
+  const lost = new LostReporter(events, ctx.warn);
+  stream.clock?.start();
+  if (stream.header !== null) ctx.print(stream.header);
+  ctx.attach(bpf, program);
+  stream.attached?.();
+  lost.start();
+  await ctx.stopped;
+  events.flush();
+  stream.out?.flush();
+  lost.stop();
 }

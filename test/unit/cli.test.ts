@@ -179,3 +179,12 @@ test('every integer out of range is told in one form: options, positionals, PIDs
   assert.equal(message(['-t', String(pidMax + 1)]), `argument -t/--tid: expected an integer from 1 to ${pidMax}, got "${pidMax + 1}"`);
   assert.equal(message(['-t', '0']), `argument -t/--tid: expected an integer from 1 to ${pidMax}, got "0"`);
 });
+
+test("a short option's value may be attached, as argparse allows (-nbash); a repeatable option's values are one list", () => {
+  assert.equal(parseArgs(spec, ['-nbash', '-T']).name, 'bash');
+  assert.equal(parseArgs(spec, ['-Tn', 'sh']).name, 'sh');
+  assert.throws(() => parseArgs(spec, ['-n', 'a', '-n', 'b']), /argument -n\/--name given more than once/);
+  const listed: ToolSpec = { ...spec, options: [{ long: 'port', short: 'P', type: 'string', repeatable: true, help: 'ports', parse: (v: string) => v.split(',').map(Number) }] };
+  assert.deepEqual(parseArgs(listed, ['-P', '80', '--port=443,8080', '-P22']).port, [80, 443, 8080, 22]);
+  assert.deepEqual(parseArgs(listed, ['-P', '80']).port, [80]);
+});

@@ -21,7 +21,7 @@ import { startMetrics } from '../../lib/metrics/agent.ts';
 import { spec, type Options } from './options.ts';
 import { configureExecsnoop, type ExecsnoopProgram } from './program.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { argsLine, decodeExecRecord, headerLine, jsonLine, rowLine, type ColumnOptions } from './events.ts';
 import { execsnoopCollector } from './metrics.ts';
 
@@ -75,17 +75,7 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? execsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  times.start();
-  if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json && !metrics?.only ? headerLine(columns) : null, out, clock: times });
 });

@@ -13,7 +13,7 @@
 //
 // Copyright 2019 Instana, Inc. (bcc's exitsnoop, by Arturo Martin-de-Nicolas, whose output this reproduces).
 import fs from 'node:fs';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -46,22 +46,16 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? exitsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  times.start();
-  if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
-  ctx.attach(bpf, program);
-  // A process that ended between the option check and the attach would be waited for in vain.
-  if (o.pid !== undefined && !fs.existsSync(`/proc/${o.pid}`)) {
-    ctx.warn(`process ${o.pid} ended before tracing began`);
-    ctx.stop();
-  }
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, {
+    header: !o.json && !metrics?.only ? headerLine(columns) : null, out, clock: times,
+    attached() {
+      // A process that ended between the option check and the attach would be waited for in vain.
+      if (o.pid !== undefined && !fs.existsSync(`/proc/${o.pid}`)) {
+        ctx.warn(`process ${o.pid} ended before tracing began`);
+        ctx.stop();
+      }
+    },
+  });
 });

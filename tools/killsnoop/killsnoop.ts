@@ -13,7 +13,7 @@
 //
 // Copyright (c) 2015 Brendan Gregg (bcc's killsnoop, whose output this reproduces).
 import fs from 'node:fs';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -43,17 +43,7 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? killsnoopCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  times.start();
-  if (!o.json && !metrics?.only) ctx.print(headerLine(width));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json && !metrics?.only ? headerLine(width) : null, out, clock: times });
 });

@@ -13,7 +13,7 @@
 // Copyright (c) 2016 Facebook, Inc. (bcc's mountsnoop, by Omar Sandoval, whose output this reproduces).
 import fs from 'node:fs';
 import type { BPF } from 'bcc-node-bindings';
-import { LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -47,14 +47,5 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
-
-  if (!o.json) ctx.print(headerLine(parent));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json ? headerLine(parent) : null, out });
 });

@@ -12,7 +12,7 @@
 // real runs: tools/oomkill/oomkill_example.txt.
 //
 // Copyright 2016 Netflix, Inc. (bcc's oomkill, by Brendan Gregg, whose output this reproduces).
-import { EventClock, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
@@ -46,16 +46,7 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? oomkillCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  times.start();
-  if (!o.json && !metrics?.only) ctx.print(HEADER);
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json && !metrics?.only ? HEADER : null, clock: times });
 });

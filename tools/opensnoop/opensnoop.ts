@@ -19,7 +19,7 @@ import { runTool } from '../../lib/run/tool.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { DRAIN_DELAY_MS, openEvents, type EventChannel } from '../../lib/run/event-channel.ts';
-import { joinRepeatedFlags, spec, type Options } from './options.ts';
+import { spec, type Options } from './options.ts';
 import { configureOpensnoop, type OpensnoopProgram } from './program.ts';
 import { decodeOpenRecord, headerLine, jsonLine, rowLine, secondsSince, type ColumnOptions } from './events.ts';
 import { opensnoopCollector } from './metrics.ts';
@@ -79,7 +79,7 @@ await runTool<Options>(spec, async (ctx) => {
   events?.flush();
   out.flush();
   lost?.stop();
-}, joinRepeatedFlags(process.argv.slice(2)));
+});
 
 /** -b with a perf buffer: bcc's page count per CPU (openEvents gives every tool 64). */
 function openPerfEvents(bpf: BPF, pageCount: number, onRecord: (record: Buffer) => void): EventChannel {

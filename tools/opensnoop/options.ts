@@ -74,7 +74,7 @@ export const spec: ToolSpec = {
     { long: 'duration', short: 'd', type: 'int', min: 1, max: 2_147_483, metavar: 'DURATION', help: 'total duration of trace in seconds' },
     { long: 'name', short: 'n', type: 'string', metavar: 'NAME', help: 'only print process names containing this name' },
     { long: 'extended_fields', short: 'e', type: 'boolean', help: 'show extended fields' },
-    { long: 'flag_filter', short: 'f', type: 'string', metavar: 'FLAG_FILTER', parse: flagFilter, help: 'filter on flags argument (e.g., O_WRONLY)' },
+    { long: 'flag_filter', short: 'f', type: 'string', repeatable: true, metavar: 'FLAG_FILTER', parse: flagFilter, help: 'filter on flags argument (e.g., O_WRONLY)' },
     { long: 'full-path', short: 'F', type: 'boolean', help: 'show full path for an open file with relative path' },
     {
       long: 'buffer-pages', short: 'b', type: 'int', min: 1, max: 1 << 18, parse: powerOfTwo, metavar: 'BUFFER_PAGES',
@@ -101,21 +101,3 @@ export const spec: ToolSpec = {
     ['opensnoop --metrics 9435', 'serve opens and open errors per command to Prometheus'],
   ],
 };
-
-/**
- * bcc's -f may be given several times (argparse's append); the shared parser takes a string
- * option once, so repeated -f/--flag_filter values are joined with commas before it sees them.
- */
-export function joinRepeatedFlags(argv: string[]): string[] {
-  const values: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') { rest.push(...argv.slice(i)); break; }
-    if ((arg === '-f' || arg === '--flag_filter') && i + 1 < argv.length) values.push(argv[++i]);
-    else if (arg.startsWith('--flag_filter=')) values.push(arg.slice('--flag_filter='.length));
-    else if (/^-f[^-]/.test(arg)) values.push(arg.slice(2));
-    else rest.push(arg);
-  }
-  return values.length ? [...rest, '--flag_filter', values.join(',')] : argv;
-}

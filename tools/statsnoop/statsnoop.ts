@@ -11,7 +11,7 @@
 // real runs: tools/statsnoop/statsnoop_example.txt.
 //
 // Copyright 2016 Netflix, Inc. (bcc's statsnoop, by Brendan Gregg, whose output this reproduces).
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { runTool } from '../../lib/run/tool.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
 import { spec, type Options } from './options.ts';
@@ -44,15 +44,5 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
-
-  times.start();
-  if (!o.json) ctx.print(headerLine(columns));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json ? headerLine(columns) : null, out, clock: times });
 });

@@ -19,7 +19,7 @@ import { UsageError } from '../../lib/run/cli.ts';
 import { CGROUP_MAP, MNTNS_MAP, containerFilters, openPinnedMap } from '../../lib/kernel/pinned-maps.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { DNS_UNSUPPORTED, spec, type Options } from './options.ts';
 import { configureTcpconnect, type TcpconnectProgram } from './program.ts';
 import {
@@ -87,17 +87,7 @@ await runTool<Options>(spec, async (ctx) => {
   };
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? tcpconnectCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  clock.start();
-  if (!quietStart) ctx.print(headerLine(columns));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: quietStart ? null : headerLine(columns), out, clock });
 });

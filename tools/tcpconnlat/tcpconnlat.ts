@@ -17,7 +17,7 @@ import { UsageError } from '../../lib/run/cli.ts';
 import { buildProgram } from '../../lib/run/program.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { spec, type Options } from './options.ts';
 import { configureTcpconnlat, minLatencyNs } from './program.ts';
 import { decodeConnlatRecord, headerLine, jsonLine, rowLine, type ColumnOptions } from './events.ts';
@@ -49,17 +49,7 @@ await runTool<Options>(spec, async (ctx) => {
 
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
   const collector = metrics ? tcpconnlatCollector(metrics.seriesLimit, events) : null;
   if (collector) metrics!.add(collector);
-
-  times.start();
-  if (!o.json && !metrics?.only) ctx.print(headerLine(columns));
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json && !metrics?.only ? headerLine(columns) : null, out, clock: times });
 });

@@ -17,7 +17,7 @@ import { runTool } from '../../lib/run/tool.ts';
 import { UsageError } from '../../lib/run/cli.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
 import { openEvents } from '../../lib/run/event-channel.ts';
-import { EventClock, LineBatch, LostReporter } from '../../lib/run/event-output.ts';
+import { EventClock, LineBatch, streamUntilStopped } from '../../lib/run/event-output.ts';
 import { ksym } from '../../lib/kernel/ksyms.ts';
 import { spec, type Options } from './options.ts';
 import { configureTcpdrop } from './program.ts';
@@ -53,16 +53,6 @@ await runTool<Options>(spec, async (ctx) => {
   };
   // Open before attaching: a perf buffer drops what arrives before its readers exist.
   const events = openEvents(bpf, program.ringBuffer, onRecord);
-  const lost = new LostReporter(events, ctx.warn);
-
-  times.start();
   if (!program.hasReason) ctx.warn('this kernel gives no drop reasons (skb:kfree_skb has them from Linux 5.17): REASON shows -');
-  if (!o.json) ctx.print(headerLine());
-  ctx.attach(bpf, program);
-  lost.start();
-
-  await ctx.stopped;
-  events.flush();
-  out.flush();
-  lost.stop();
+  await streamUntilStopped(ctx, bpf, program, events, { header: !o.json ? headerLine() : null, out, clock: times });
 });
