@@ -3,8 +3,7 @@
 // Other tests make their own loopback connections meanwhile: rows are picked by our PIDs and ports.
 import { afterEach, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { BPF, PROG_TYPE, kernelBtfAvailable, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
 import { buildProgram } from '../../lib/run/program.ts';
@@ -16,45 +15,15 @@ import { structFields } from '../helpers/bpf.ts';
 import { expectedEventRecords, explainedRun } from '../helpers/attach.ts';
 import { runToolToEnd, startInTest, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
+import { startLineWorkload, stopLineWorkloads, type LineWorkload } from '../helpers/line-workload.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
 
 // --- workloads: each prints lines "WORD N N..." (tcpflows: server, client, refused) ---
 
-interface Proc {
-  proc: ChildProcess;
-  line(word: string): Promise<number[]>;
-  go(): void;
-  done: Promise<number>;
-}
+type Proc = LineWorkload;
+afterEach(stopLineWorkloads);
 
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const proc of running) proc.kill('SIGKILL');
-  running.clear();
-});
-
-function start([file, args]: [string, string[]], uid?: number): Proc {
-  const proc = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'], ...(uid === undefined ? {} : { uid, gid: uid }) });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
-  let out = '';
-  // 'close', not 'exit': only then has every byte of stdout been read.
-  let closed = false;
-  proc.once('close', () => { closed = true; });
-  const waiters: Array<() => void> = [];
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; for (const w of waiters.splice(0)) w(); });
-  const line = (word: string) => new Promise<number[]>((resolve, reject) => {
-    const check = () => {
-      const m = new RegExp(`^${word}((?: \\d+)+)\\n`, 'm').exec(out);
-      if (m) resolve(m[1].trim().split(' ').map(Number));
-      else if (closed) reject(new Error(`${file} exited without a "${word}" line`));
-      else waiters.push(check);
-    };
-    check();
-    proc.once('close', check);
-  });
-  return { proc, line, go: () => proc.stdin!.write('go\n'), done: once(proc, 'exit').then(([code]) => code as number) };
-}
+const start = ([file, args]: [string, string[]], uid?: number): Proc => startLineWorkload(file, args, uid);
 
 const flows = (...args: string[]): [string, string[]] => [workload('tcpflows'), args];
 

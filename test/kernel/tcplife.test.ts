@@ -4,8 +4,6 @@
 // tests make their own loopback connections meanwhile: rows are picked by the workloads' ports.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { BPF, PROG_TYPE, kprobesAvailable, rawTracepointSupported, tracepointExists } from 'bcc-node-bindings';
 import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
@@ -15,6 +13,7 @@ import { needsBpf } from '../helpers/kernel.ts';
 import { expectedEventRecords, explainedRun, firstUsable } from '../helpers/attach.ts';
 import { startInTest, stopAll, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
+import { startLineWorkload, stopLineWorkloads } from '../helpers/line-workload.ts';
 import { structFields } from '../helpers/bpf.ts';
 import { syscallFunction } from '../../lib/kernel/kallsyms.ts';
 import { freePort, scrape } from '../helpers/http.ts';
@@ -31,35 +30,16 @@ interface Workload {
   done: Promise<number>;
 }
 
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const proc of running) proc.kill('SIGKILL');
-  running.clear();
-});
+afterEach(stopLineWorkloads);
 
 function start(file: string, args: string[]): Workload {
-  const proc = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
-  let out = '';
-  const waiters: Array<() => void> = [];
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; for (const w of waiters.splice(0)) w(); });
-  const line = (word: string) => new Promise<number[]>((resolve, reject) => {
-    const check = () => {
-      const m = new RegExp(`^${word}((?: \\d+)+)\\n`, 'm').exec(out);
-      if (m) resolve(m[1].trim().split(' ').map(Number));
-      else if (proc.exitCode !== null) reject(new Error(`${file} exited without a "${word}" line`));
-      else waiters.push(check);
-    };
-    check();
-    proc.once('exit', check);
-  });
+  const { line, go, done } = startLineWorkload(file, args);
   const w: Workload = {
     server: line('server').then(([pid, port]) => ({ pid, port })),
     client: line('client').then(([pid, ...ports]) => ({ pid, ports })),
     span: line('span').then(([us]) => us),
-    go: () => proc.stdin!.write('go\n'),
-    done: once(proc, 'exit').then(([code]) => code as number),
+    go,
+    done,
   };
   for (const p of [w.server, w.client, w.span]) p.catch(() => {});
   return w;

@@ -2,8 +2,7 @@
 // (test/workloads/tcpflows.c), and the rows tcptop prints for them, to the byte.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { BPF, PROG_TYPE, fentryUsable, kernelBtf, kernelBtfAvailable, kprobesAvailable, tracepointExists } from 'bcc-node-bindings';
@@ -15,6 +14,7 @@ import { needsBpf } from '../helpers/kernel.ts';
 import { explainedRun, firstUsable } from '../helpers/attach.ts';
 import { runToolToEnd, startTool, type ToolRun } from '../helpers/tool.ts';
 import { workload } from '../helpers/workloads.ts';
+import { startLineWorkload, stopLineWorkloads } from '../helpers/line-workload.ts';
 import { makeNetnsPair } from '../helpers/netns.ts';
 import { CGROUP_MAP, MNTNS_MAP } from '../../lib/kernel/pinned-maps.ts';
 import { createPinnedHashMap, ensureBpffs, u64, updatePinnedMap } from '../helpers/bpffs.ts';
@@ -32,42 +32,16 @@ interface Flows {
   done: Promise<number>;
 }
 
-// Workloads still running when a test ends (it failed half-way) would keep this file alive.
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const proc of running) proc.kill('SIGKILL');
-  running.clear();
-});
+afterEach(stopLineWorkloads);
 
 function startFlows(argv: [string, string[]]): Flows {
-  const proc = spawn(argv[0], argv[1], { stdio: ['pipe', 'pipe', 'inherit'] });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
-  let out = '';
-  const waiters: Array<() => void> = [];
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; for (const w of waiters.splice(0)) w(); });
-  const line = (word: string) => new Promise<number[]>((resolve, reject) => {
-    const check = () => {
-      const m = new RegExp(`^${word}((?: \\d+)+)\\n`, 'm').exec(out);
-      if (m) resolve(m[1].trim().split(' ').map(Number));
-      else if (proc.exitCode !== null) reject(new Error(`tcpflows exited without a "${word}" line`));
-      else waiters.push(check);
-    };
-    check();
-    proc.once('exit', check);
-  });
+  const { proc, line, go, done } = startLineWorkload(argv[0], argv[1]);
   const server = line('server').then(([pid, port]) => ({ pid, port }));
   const client = line('client').then(([pid, ...ports]) => ({ pid, ports }));
   // A server-only or client-only process never prints the other line: not an error unless awaited.
   server.catch(() => {});
   client.catch(() => {});
-  return {
-    proc,
-    server,
-    client,
-    go: () => proc.stdin!.write('go\n'),
-    done: once(proc, 'exit').then(([code]) => code as number),
-  };
+  return { proc, server, client, go, done };
 }
 
 function pair(addr: string, n: number, a: number, b: number, when = 'wait-connect'): Flows {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "inet.h"
 
 int main(int argc, char **argv)
 {
@@ -24,22 +25,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t len;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, argv[1], &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(atoi(argv[2]));
-        len = sizeof(*in4);
-    } else if (inet_pton(AF_INET6, argv[1], &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(atoi(argv[2]));
-        len = sizeof(*in6);
-    } else {
-        fprintf(stderr, "tcpconnect-nb: bad address %s\n", argv[1]);
-        return 2;
-    }
+    socklen_t len = make_addr(argv[1], atoi(argv[2]), &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         perror("socket");

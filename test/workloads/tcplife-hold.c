@@ -24,69 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
-
-static socklen_t make_addr(const char *text, int port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(port);
-        return sizeof(*in4);
-    }
-    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        return sizeof(*in6);
-    }
-    fprintf(stderr, "tcplife-hold: bad address %s\n", text);
-    exit(2);
-}
-
-static int local_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        die("getsockname");
-    return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-static void write_all(int fd, long n)
-{
-    static char buf[65536];
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n < (long)sizeof(buf) ? n : (long)sizeof(buf));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            die("write");
-        n -= w;
-    }
-}
-
-static void read_exactly(int fd, long n)
-{
-    static char buf[65536];
-    while (n > 0) {
-        ssize_t r = read(fd, buf, n < (long)sizeof(buf) ? n : (long)sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            fprintf(stderr, "tcplife-hold: connection ended %ld bytes early\n", n);
-            exit(1);
-        }
-        n -= r;
-    }
-}
+#include "inet.h"
 
 /* Reads until the peer's FIN (0) or a reset (ECONNRESET); anything else is an error. */
 static void read_to_end(int fd)

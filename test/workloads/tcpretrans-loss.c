@@ -30,42 +30,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "inet.h"
 
 #define WAIT_MS 60000
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
-
-static socklen_t make_addr(const char *text, int port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(port);
-        return sizeof(*in4);
-    }
-    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        return sizeof(*in6);
-    }
-    fprintf(stderr, "not an address: %s\n", text);
-    exit(1);
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        die("getsockname");
-    return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
 
 static void wait_readable(int fd, const char *what)
 {
@@ -123,7 +90,7 @@ static int serve(const char *addr)
         if (listeners[i] < 0 || bind(listeners[i], (struct sockaddr *)&ss, len) < 0 || listen(listeners[i], 4) < 0)
             die("listen");
     }
-    printf("server %d %d %d\n", getpid(), port_of(listeners[0]), port_of(listeners[1]));
+    printf("server %d %d %d\n", getpid(), local_port(listeners[0]), local_port(listeners[1]));
     fflush(stdout);
     for (int i = 0; i < 2; i++) {
         wait_readable(listeners[i], "a connection");
@@ -189,7 +156,7 @@ static int send_side(const char *addr, int lossy, int control, int messages, int
         if (connect(fds[i], (struct sockaddr *)&ss, len) < 0)
             die("connect");
     }
-    printf("client %d %d %d\n", getpid(), port_of(fds[0]), port_of(fds[1]));
+    printf("client %d %d %d\n", getpid(), local_port(fds[0]), local_port(fds[1]));
     fflush(stdout);
     wait_line();
     char *msg = malloc(size);
