@@ -41,34 +41,56 @@ export function formatSymbol(sym: KernelSymbol | null): string {
 /**
  * Parses kallsyms text ("ffffffff81234560 T name" or "… t name\t[module]"). Only functions are
  * kept (types T/t/W/w): a stack holds code addresses, and a data symbol in between would name
- * the tail of the function before it.
+ * the tail of the function before it. The table stays small (~5 MB for 120,000 symbols, not
+ * the ~15 MB of a string per name sliced from the file): addresses in a Float64Array, names in
+ * one string with their start offsets, modules as an index into the few distinct names.
  */
 export function parseKallsyms(text: string): KernelSymbols {
   const addrs: number[] = [];
   const names: string[] = [];
-  const modules: Array<string | undefined> = [];
-  for (const line of text.split('\n')) {
-    const sp1 = line.indexOf(' ');
-    if (sp1 <= 0) continue;
-    const type = line[sp1 + 1];
+  const moduleIds: number[] = [];
+  const modules: string[] = [''];
+  const moduleIndex = new Map<string, number>();
+  for (let pos = 0; pos < text.length;) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const line = pos;
+    pos = end + 1;
+    const sp1 = text.indexOf(' ', line);
+    if (sp1 <= line || sp1 + 3 > end) continue;
+    const type = text[sp1 + 1];
     if (type !== 'T' && type !== 't' && type !== 'W' && type !== 'w') continue;
-    let addr: bigint;
-    try { addr = BigInt(`0x${line.slice(0, sp1)}`); } catch { continue; }
-    if (addr < KERNEL_BASE) continue;
-    const rest = line.slice(sp1 + 3);
-    const tab = rest.indexOf('\t');
-    const name = tab < 0 ? rest.trimEnd() : rest.slice(0, tab);
+    // Sixteen hex digits starting "ffff" (KERNEL_BASE): the rest is the offset, read without a bigint.
+    if (sp1 - line !== 16 || !text.startsWith('ffff', line)) continue;
+    const offset = Number.parseInt(text.slice(line + 4, sp1), 16);
+    if (!Number.isFinite(offset)) continue;
+    const tab = text.indexOf('\t', sp1 + 3);
+    const nameEnd = tab < 0 || tab > end ? end : tab;
+    const name = text.slice(sp1 + 3, nameEnd).trimEnd();
     if (!name) continue;
-    const mod = tab < 0 ? undefined : /^\[([^\]]+)\]/.exec(rest.slice(tab + 1).trim())?.[1];
-    addrs.push(Number(addr - KERNEL_BASE));
+    let moduleId = 0;
+    if (nameEnd < end) {
+      const mod = /^\s*\[([^\]]+)\]/.exec(text.slice(nameEnd, end))?.[1];
+      if (mod) {
+        moduleId = moduleIndex.get(mod) ?? 0;
+        if (!moduleId) { moduleId = modules.push(mod) - 1; moduleIndex.set(mod, moduleId); }
+      }
+    }
+    addrs.push(offset);
     names.push(name);
-    modules.push(mod);
+    moduleIds.push(moduleId);
   }
   // kallsyms lists the core kernel in address order but modules after it, each in its own order.
   const order = Array.from(addrs.keys()).sort((a, b) => addrs[a] - addrs[b]);
   const sorted = Float64Array.from(order, (i) => addrs[i]);
-  const sortedNames = order.map((i) => names[i]);
-  const sortedModules = order.map((i) => modules[i]);
+  const moduleOf = Uint16Array.from(order, (i) => moduleIds[i]);
+  // One flat string: joined afresh, it holds no reference to the file's text.
+  const nameText = order.map((i) => names[i]).join('');
+  const nameStart = new Uint32Array(order.length + 1);
+  order.forEach((i, k) => { nameStart[k + 1] = nameStart[k] + names[i].length; });
+  // The closures above share this function's context with lookup(): emptied, the parse's arrays
+  // (and the file's text their slices point into) are not kept alive by it.
+  for (const parts of [addrs, names, moduleIds, order]) parts.length = 0;
 
   const lookup = (addr: bigint): KernelSymbol | null => {
     if (addr < KERNEL_BASE || sorted.length === 0) return null;
@@ -81,8 +103,8 @@ export function parseKallsyms(text: string): KernelSymbols {
       if (sorted[mid] <= at) lo = mid;
       else hi = mid - 1;
     }
-    const sym: KernelSymbol = { name: sortedNames[lo], offset: at - sorted[lo] };
-    if (sortedModules[lo]) sym.module = sortedModules[lo];
+    const sym: KernelSymbol = { name: nameText.slice(nameStart[lo], nameStart[lo + 1]), offset: at - sorted[lo] };
+    if (moduleOf[lo]) sym.module = modules[moduleOf[lo]];
     return sym;
   };
   return { size: sorted.length, lookup, symbolise: (addr) => formatSymbol(lookup(addr)) };
