@@ -64,13 +64,15 @@ export function parseKallsyms(text: string): KernelSymbols {
     if (sp1 - line !== 16 || !text.startsWith('ffff', line)) continue;
     const offset = Number.parseInt(text.slice(line + 4, sp1), 16);
     if (!Number.isFinite(offset)) continue;
-    const tab = text.indexOf('\t', sp1 + 3);
-    const nameEnd = tab < 0 || tab > end ? end : tab;
-    const name = text.slice(sp1 + 3, nameEnd).trimEnd();
+    // The tab before a module's name, searched within the line only: indexOf() from here would
+    // scan on to the modules' section for every core symbol, quadratic in the file's size.
+    let tab = sp1 + 3;
+    while (tab < end && text.charCodeAt(tab) !== 9) tab++;
+    const name = text.slice(sp1 + 3, tab).trimEnd();
     if (!name) continue;
     let moduleId = 0;
-    if (nameEnd < end) {
-      const mod = /^\s*\[([^\]]+)\]/.exec(text.slice(nameEnd, end))?.[1];
+    if (tab < end) {
+      const mod = /^\s*\[([^\]]+)\]/.exec(text.slice(tab, end))?.[1];
       if (mod) {
         moduleId = moduleIndex.get(mod) ?? 0;
         if (!moduleId) { moduleId = modules.push(mod) - 1; moduleIndex.set(mod, moduleId); }
