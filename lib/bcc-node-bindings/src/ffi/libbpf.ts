@@ -53,21 +53,30 @@ export interface LibBpf {
 
 let loaded: LibBpf | null = null;
 
+let handle: LibraryHandle | null = null;
+
+/** libbpf itself, mapped once for every set of declarations (this file's, ffi/xdp.ts's). */
+export function libbpfLibrary(): LibraryHandle {
+  if (handle) return handle;
+  for (const name of ['libbpf.so.1', 'libbpf.so.0']) {
+    try { handle = koffi.load(name); return handle; } catch { /* try the older soname */ }
+  }
+  throw new BpfError('LIBBCC_MISSING', 'libbpf is not installed: run `make deps` or `apt-get install libbpf1`');
+}
+
+/** A function of `lib`, or null where this version lacks it. */
+export function optionalFunction(lib: LibraryHandle, proto: string): Fn | null {
+  try { return lib.func(proto); } catch { return null; }
+}
+
 export function libbpf(): LibBpf {
   if (loaded) return loaded;
-  let lib: LibraryHandle | null = null;
-  for (const name of ['libbpf.so.1', 'libbpf.so.0']) {
-    try { lib = koffi.load(name); break; } catch { /* try the older soname */ }
-  }
-  if (!lib) throw new BpfError('LIBBCC_MISSING', 'libbpf is not installed: run `make deps` or `apt-get install libbpf1`');
-  const handle = lib;
-  const optional = (proto: string): Fn | null => {
-    try { return handle.func(proto); } catch { return null; }
-  };
+  const lib = libbpfLibrary();
+  const optional = (proto: string): Fn | null => optionalFunction(lib, proto);
   const modern = optional('int libbpf_major_version(void)') !== null;
   const pbNew = modern
-    ? handle.func('void *perf_buffer__new(int map_fd, size_t page_cnt, bpfkit_pb_sample_cb *sample_cb, bpfkit_pb_lost_cb *lost_cb, void *ctx, void *opts)')
-    : handle.func('void *perf_buffer__new(int map_fd, size_t page_cnt, bpfkit_perf_buffer_opts_v0 *opts)');
+    ? lib.func('void *perf_buffer__new(int map_fd, size_t page_cnt, bpfkit_pb_sample_cb *sample_cb, bpfkit_pb_lost_cb *lost_cb, void *ctx, void *opts)')
+    : lib.func('void *perf_buffer__new(int map_fd, size_t page_cnt, bpfkit_perf_buffer_opts_v0 *opts)');
   loaded = {
     modern,
     prog_get_next_id: lib.func('int bpf_prog_get_next_id(uint32_t start_id, _Out_ uint32_t *next_id)'),

@@ -5,8 +5,8 @@
 // otherwise be a hundred lines of struct packing here. libbcc's bpf_attach_xdp is the last
 // resort, for a libbpf older than 0.8 without bpf_xdp_attach: it maps LLVM (~65 MB), which a
 // program loaded from the compile cache otherwise never does.
-import koffi, { type LibraryHandle } from 'koffi';
-import { BpfError } from '../errors.ts';
+import koffi from 'koffi';
+import { libbpfLibrary, optionalFunction } from './libbpf.ts';
 import type { Fn } from './libbcc.ts';
 
 export interface XdpCalls {
@@ -21,15 +21,8 @@ let loaded: XdpCalls | null = null;
 
 export function xdpCalls(): XdpCalls {
   if (loaded) return loaded;
-  let lib: LibraryHandle | null = null;
-  for (const name of ['libbpf.so.1', 'libbpf.so.0']) {
-    try { lib = koffi.load(name); break; } catch { /* try the older soname */ }
-  }
-  if (!lib) throw new BpfError('LIBBCC_MISSING', 'libbpf is not installed: run `make deps` or `apt-get install libbpf1`');
-  const handle = lib;
-  const optional = (proto: string): Fn | null => {
-    try { return handle.func(proto); } catch { return null; }
-  };
+  const lib = libbpfLibrary();
+  const optional = (proto: string): Fn | null => optionalFunction(lib, proto);
   loaded = {
     link_create: optional('int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)'),
     xdp_attach: optional('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const void *opts)'),
