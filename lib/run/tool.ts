@@ -82,7 +82,9 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
   const endWith = (work: () => Promise<number> | number): Promise<never> =>
     ending ??= (async () => process.exit(await work()))();
   // Data already written is kept: process.exit() drops what a pipe has not taken yet.
+  const loaded: BPF[] = [];
   const endNormally = (status: () => number): Promise<never> => endWith(async () => {
+    reportMissedRuns(tool, loaded);
     await Promise.all([closeAllAsync(), endHeldCommands()]);
     const err = outputError ?? await flushStdout();
     return err ? reportOutputError(tool, err) : status();
@@ -161,6 +163,7 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
       }
       const bpf = new BPF({ text: program.text, includeDirs: program.includeDirs, autoAttach: config.autoAttach, cache: !opts['no-cache'] });
       noteHeaders(tool, bpf.headers, opts);
+      loaded.push(bpf);
       if (config.autoAttach !== false) this.attached(bpf, config.attachments);
       return bpf;
     },
@@ -187,6 +190,20 @@ export async function runTool<O>(spec: ToolSpec, body: (ctx: ToolContext<O>) => 
     if (!(err instanceof ProgramPrinted)) return fail(err);
   }
   return endNormally(() => ctx.exitCode ?? 0);
+}
+
+/**
+ * Events the kernel never ran the tool's programs for, said once at the end: a tool that prints
+ * exact counts must not pass a shortfall off as the truth (bcc says nothing). The kernel skips a
+ * program while it already runs on that CPU, and a classic tracepoint's or perf event's while
+ * another BPF program or a bpf() map call holds the CPU.
+ */
+function reportMissedRuns(tool: string, loaded: readonly BPF[]): void {
+  let missed = 0;
+  for (const bpf of loaded) missed += bpf.missedRuns();
+  if (missed > 0) {
+    process.stderr.write(`${tool}: ${missed} events not traced: the kernel skipped the tool's BPF program while another BPF program or a bpf() call held the CPU (recursion misses)\n`);
+  }
 }
 
 export function toJson(value: unknown): string {

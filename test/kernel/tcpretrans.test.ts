@@ -147,8 +147,13 @@ function otherRows(rows: JsonRow[], o: Outcome): JsonRow[] {
 
 /** What each row of the lossy flow must say, beyond seq (known only to the kernel). */
 function checkLossyRows(rows: JsonRow[], o: Outcome, stderr: string): void {
-  assert.equal(rows.length, o.retrans.lossy, `one row per retransmit the sender counted:\n${JSON.stringify(rows)}\n${stderr}`);
-  assert.equal(rows.reduce((n, r) => n + r.segs, 0), o.retrans.lossy, 'the segments sum to tcpi_total_retrans');
+  // Exact, unless the tool said the kernel skipped its program (recursion misses: the raw
+  // tracepoint's program already running on that CPU, a retransmit timer interrupting it): then
+  // exactly that many fewer at most, never more.
+  const missed = Number(/(\d+) events not traced/.exec(stderr)?.[1] ?? 0);
+  const segs = rows.reduce((n, r) => n + r.segs, 0);
+  assert.ok(segs <= o.retrans.lossy && segs + missed >= o.retrans.lossy, `one row per retransmit the sender counted (${o.retrans.lossy}):\n${JSON.stringify(rows)}\n${stderr}`);
+  assert.equal(rows.length, segs, 'one segment per row');
   for (const r of rows) {
     assert.deepEqual({ ...r, time: '', seq: 0 }, {
       time: '', pid: o.clientPid, comm: 'tcpretrans-loss', pid_from: 'connect', ip: o.family, laddr: o.local, lport: o.lossy.lport,

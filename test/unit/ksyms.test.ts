@@ -1,5 +1,5 @@
-// The kernel symboliser (lib/kernel/ksyms.ts) on a fixed kallsyms text: addresses to
-// "name+0xoff", modules named, what no symbol covers "[unknown]".
+// The kernel symboliser (bcc-node-bindings/src/symbols/kernel.ts, which lib/kernel/ksyms.ts re-exports)
+// on a fixed kallsyms text: addresses to "name+0xoff", modules named, what no symbol covers "[unknown]".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UNKNOWN_SYMBOL, formatSymbol, parseKallsyms } from '../../lib/kernel/ksyms.ts';

@@ -14,6 +14,7 @@ import { registerForCleanup, unregisterFromCleanup } from './cleanup.ts';
 import { obtainArtifact, type CacheStatus } from './compile-cache.ts';
 import { ProgramImage } from './image.ts';
 import { attachXdp, type XdpAttachment, type XdpOptions } from './xdp.ts';
+import { programInfo } from './object-info.ts';
 
 export interface BPFOptions {
   /** The C program. Give this or `srcFile`. */
@@ -171,6 +172,18 @@ export class BPF {
   /** Every loaded function, for `--explain`. */
   loadedFunctions(): LoadedFunction[] {
     return [...this.functions.values()];
+  }
+
+  /**
+   * Events the kernel did not run this object's programs for (recursion_misses, summed): a tool
+   * that reports exact counts says so when it is not 0.
+   */
+  missedRuns(): number {
+    let missed = 0;
+    for (const fn of this.functions.values()) {
+      try { missed += programInfo(fn.fd).recursionMisses; } catch { /* closed meanwhile: nothing to add */ }
+    }
+    return missed;
   }
 
   /** A table by name, typed from libbcc's description of its key and value. */

@@ -15,7 +15,7 @@ export {
 } from './features.ts';
 export {
   tracefsPath, ensureTracefs, findKernelHeaders, useKernelHeaders, headersMismatchNotice, cacheRoot, possibleCpus,
-  onlineCpus, isRoot, requireRoot, type KernelHeaders,
+  onlineCpus, isRoot, requireRoot, notAllowed, type KernelHeaders,
 } from './kernel.ts';
 export * from './histogram.ts';
 export { parseTypeDescription, parsePerfEventFields, decode, encode, makeDecoder, layoutSize, type Layout } from './types/index.ts';
@@ -27,3 +27,8 @@ export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
 export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
 export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type BtfQueries, type FieldLocation } from './btf.ts';
 export { libbcc } from './ffi/libbcc.ts';
+export {
+  Symbolizer, formatFrame, UNKNOWN, parseKallsyms, kernelSymbols, lookupKernel, ksym, formatSymbol, UNKNOWN_SYMBOL,
+  parsePerfMap, parseMaps, loadObjectFromPath, demangle,
+  type SymbolizerOptions, type Frame, type KernelSymbol, type KernelSymbols, type Mapping, type ObjectFile,
+} from './symbols/index.ts';

@@ -23,6 +23,12 @@ export interface ProgramInfo {
   mapIds: number[];
   /** Memory charged to the program, from /proc/self/fdinfo. */
   memlockBytes: number;
+  /**
+   * Times the kernel skipped the program instead of running it: it was already running on that
+   * CPU, or (classic tracepoints, kprobes, perf events; counted since 6.7) another such program or
+   * a bpf() map call held the CPU's bpf_prog_active. Events the program never saw.
+   */
+  recursionMisses: number;
 }
 
 export interface MapInfo {
@@ -85,6 +91,7 @@ export function programInfo(fd: number): ProgramInfo {
     name: cString(info, 64, 16),
     verifiedInsns: info.readUInt32LE(216),
     memlockBytes: memlock(fd),
+    recursionMisses: Number(info.readBigUInt64LE(208)),
   };
 }
 
