@@ -38,6 +38,11 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'tcpconnlat', summary: 'Trace TCP connects and show connection latency', bcc: 'tcpconnlat', exporter: true },
   { name: 'tcpdrop', summary: 'Trace TCP drops by the kernel, with the reason and kernel stack', bcc: 'tcpdrop', exporter: true },
   { name: 'pktcount', summary: 'Count packets and bytes per protocol and port with XDP, and drop chosen ones' },
+  { name: 'profile', summary: 'Profile CPU usage by sampling stack traces at a timed interval', bcc: 'profile' },
+  { name: 'offcputime', summary: 'Summarize off-CPU time by stack trace', bcc: 'offcputime' },
+  { name: 'runqlat', summary: 'Summarize run queue (scheduler) latency as a histogram', bcc: 'runqlat', exporter: true },
+  { name: 'runqlen', summary: 'Summarize scheduler run queue length as a histogram', bcc: 'runqlen', exporter: true },
+  { name: 'cpudist', summary: 'Summarize on- and off-CPU time per task as a histogram', bcc: 'cpudist', exporter: true },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

@@ -17,6 +17,7 @@ import { BPFTRACE, TOOL_NAMES, loadToolBenches, type Setup, type ToolName } from
 import { ONE_LINER_REFERENCE, burst, manyFlows, overhead, resources, startup, type Bench, type Options } from './lib/phases.ts';
 import { drain10k, eventCost, exporter } from './lib/binding.ts';
 import { xdpVeth, xdpVethTable } from './lib/xdp-veth.ts';
+import { profileSampling, profileSamplingTable } from './tools/profile.ts';
 import {
   bindingTable, burstTable, exporterTable, floorsTable, flowsTable, issue9Note, overheadTable,
   resourcesTable, startupTable, type FloorRow, type Results,
@@ -27,7 +28,7 @@ const RESULTS = path.join(import.meta.dirname, 'results/latest.json');
 /** A partial run (--tools, --skip) must not replace the complete run the README shows. */
 const PARTIAL_RESULTS = path.join(os.tmpdir(), 'bpfkit-bench-partial.json');
 const README = path.join(import.meta.dirname, 'README.md');
-const PHASES = ['startup', 'overhead', 'burst', 'resources', 'flows', 'xdp', 'binding', 'exporter'] as const;
+const PHASES = ['startup', 'overhead', 'burst', 'resources', 'flows', 'xdp', 'sampling', 'binding', 'exporter'] as const;
 
 const HELP = `usage: node --import tsx test/bench/run.ts [options]   (as root; make bench runs it)
 
@@ -266,6 +267,7 @@ async function main(): Promise<void> {
         r.drain = await drain10k(bench);
       }
       if (name === 'pktcount' && !skip.has('xdp')) { log(`${name}: UDP through a veth pair`); r.xdp = await xdpVeth(bench, tool); }
+      if (name === 'profile' && !skip.has('sampling')) { log(`${name}: sampling every CPU at ${[99, 999].join(' and ')} Hz`); r.sampling = await profileSampling(bench); }
       // Issue 9 compares with bpftrace's one-liner started in the same series (interleaved).
       const oneLinerMs = r.startup?.find((row) => row.tracer === 'bpftrace one-liner' || row.tracer === ONE_LINER_REFERENCE)?.readyMs?.median ?? floorOneLinerMs;
       const ts: Table[] = [];
@@ -275,6 +277,7 @@ async function main(): Promise<void> {
       if (r.burst) ts.push(burstTable(r.burst));
       if (r.flows || r.drain) ts.push(flowsTable(r.flows, r.drain));
       if (r.xdp) ts.push(xdpVethTable(r.xdp));
+      if (r.sampling) ts.push(profileSamplingTable(r.sampling, opts.loadSeconds));
       show(name, ts);
       writeResults(results, resultsFile);
     }

@@ -29,6 +29,10 @@ const SAMPLES: Record<string, string> = {
   port: '80,443',
   localport: '80',
   remoteport: '80,81',
+  // Lists of processes are checked to exist: this one does.
+  pid: String(process.pid),
+  tid: String(process.pid),
+  svg: 'cpu.svg',
 };
 
 /**

@@ -1,6 +1,7 @@
 // The results as tables: one set per tool, then the binding's figures. Median (min) everywhere;
 // ratios are taken between medians measured in the same run.
 import type { XdpRow } from './xdp-veth.ts';
+import type { SamplingRow } from '../tools/profile.ts';
 import { fixed, medMin, type Cell, type Table } from './table.ts';
 import type { Summary } from './stats.ts';
 import type { BurstRow, FlowsResult, OverheadResult, ResourceRow, StartupRow } from './phases.ts';
@@ -22,6 +23,8 @@ export interface ToolResults {
   flows?: FlowsResult;
   xdp?: XdpRow[];
   drain?: DrainResult;
+  /** profile: the sampler's own cost while every CPU spins. */
+  sampling?: SamplingRow[];
 }
 
 export interface Results {

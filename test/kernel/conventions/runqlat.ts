@@ -1,0 +1,7 @@
+// runqlat's part of the conventions test (test/kernel/conventions.test.ts).
+import type { ToolConventions } from './types.ts';
+
+export const conventions: ToolConventions = {
+  jsonRun: ['--json', '1', '1'],
+  badInput: [['0'], ['-1'], ['abc'], ['1', '0'], ['1', 'x'], ['-p', '999999999'], ['-p', 'x"); foo();//'], ['-P', '-L'], ['--pidnss', '-P']],
+};

@@ -1,0 +1,1 @@
+cpudist/cpudist.ts

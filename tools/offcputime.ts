@@ -1,0 +1,1 @@
+offcputime/offcputime.ts

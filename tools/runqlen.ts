@@ -1,0 +1,1 @@
+runqlen/runqlen.ts
