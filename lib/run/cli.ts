@@ -77,6 +77,12 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { long: 'version', type: 'boolean', help: "show program's version number and exit" },
 ];
 
+/** bcc's `interval count` of the histogram tools: print every INTERVAL seconds, COUNT times. */
+export const INTERVAL_COUNT: PositionalSpec[] = [
+  { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
+  { name: 'count', type: 'int', min: 1, max: 99999999, help: 'number of outputs' },
+];
+
 export const CHART_OPTION: OptionSpec = {
   long: 'chart', type: 'boolean', help: 'draw a live chart of the main series (plain text when piped)',
 };

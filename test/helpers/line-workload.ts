@@ -43,5 +43,5 @@ export function startLineWorkload(file: string, args: string[], uid?: number): L
     check();
     proc.once('close', check);
   });
-  return { proc, line, go: () => proc.stdin!.write('go\n'), done: once(proc, 'exit').then(([code]) => code as number) };
+  return { proc, line, go: () => proc.stdin!.write('go\n'), done: once(proc, 'close').then(([code]) => code as number) };
 }

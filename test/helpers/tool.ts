@@ -48,7 +48,9 @@ export function startTool(tool: string, args: string[], opts: ToolOptions = {}):
   const run = { child, stdout: '', stderr: '' } as ToolRun;
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { run.stdout += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { run.stderr += d; });
-  run.exited = once(child, 'exit').then(([code, signal]) => (code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)) as number);
+  // 'close', not 'exit': a child's exit can be seen before the last of its output is read, and a
+  // test that reads run.stdout then would miss the final rows.
+  run.exited = once(child, 'close').then(([code, signal]) => (code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)) as number);
   run.ready = new Promise((resolve, reject) => {
     const check = () => {
       if (run.stderr.includes(`${tool}: ready\n`)) { resolve(); return true; }

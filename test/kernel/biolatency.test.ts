@@ -16,7 +16,7 @@ import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { configureBiolatency, type BiolatencyConfig } from '../../tools/biolatency/program.ts';
 import { requestFlagLayout } from '../../tools/biolatency/block-flags.ts';
-import { log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
+import { log2SumBounds } from '../../lib/output/log2-stats.ts';
 import { TIME_SCALE } from '../helpers/guest.ts';
 
 const READS = 60;

@@ -140,7 +140,8 @@ function workload(t: TestContext, binary = 'opens', opts: { uid?: number } = {})
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const exited = once(child, 'exit');
+  // 'close', not 'exit': a child's exit can be seen before the last of its stdout is read.
+  const exited = once(child, 'close');
   return {
     pid: child.pid!,
     dir,

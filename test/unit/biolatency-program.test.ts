@@ -10,7 +10,7 @@ import type { KernelView } from '../../lib/kernel/view.ts';
 import { avoidedKinds, configureBiolatency, type BiolatencyConfig, type BiolatencyProgram } from '../../tools/biolatency/program.ts';
 import { bccFlagLayout, describedMask, rwbsDefines } from '../../tools/biolatency/block-flags.ts';
 import { DiskNames, diskByName, kernelDev, majorOf, minorOf } from '../../tools/biolatency/disks.ts';
-import { log2Count, log2Merge, log2Percentile, log2SumBounds } from '../../tools/biolatency/log2-stats.ts';
+import { log2Count, log2Merge, log2Percentile, log2SumBounds } from '../../lib/output/log2-stats.ts';
 import { UsageError } from '../../lib/run/cli.ts';
 import { fakeKernel, type FakeKernel } from '../helpers/kernel-view.ts';
 

@@ -58,17 +58,7 @@ BPF_HASH(dist, struct hist_key, u64, HIST_ENTRIES);
 BPF_HASH(ext, u64, struct ext_val, GROUP_ENTRIES);
 #endif
 
-/* I/Os the maps had no room for, reported by the tool instead of silently missing. */
-#define MISS_START_FULL 0
-#define MISS_HIST_FULL 1
-BPF_ARRAY(misses, u64, 2);
-
-static __always_inline void count_miss(int what)
-{
-    u64 *n = misses.lookup(&what);
-    if (n)
-        lock_xadd(n, 1);
-}
+#include "bpfkit/misses.h"
 
 static __always_inline int wanted(u32 dev)
 {

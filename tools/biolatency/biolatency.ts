@@ -23,7 +23,7 @@ import { configureBiolatency } from './program.ts';
 import { describeFlags, requestFlagLayout } from './block-flags.ts';
 import { DiskNames } from './disks.ts';
 import { allSlots, formatInterval, jsonInterval, sectionsFrom, type Drained, type Grouping, type Interval } from './output.ts';
-import { log2Percentile } from './log2-stats.ts';
+import { log2Percentile } from '../../lib/output/log2-stats.ts';
 import { biolatencyCollector } from './metrics.ts';
 
 // bcc's defaults: "forever", until Ctrl-C.

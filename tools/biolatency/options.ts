@@ -1,6 +1,6 @@
 // biolatency's command line: bcc's options, help texts and examples, plus --metrics. No side
 // effects on import: the man pages and the option tests read this spec too.
-import type { ToolSpec } from '../../lib/run/cli.ts';
+import { INTERVAL_COUNT, type ToolSpec } from '../../lib/run/cli.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
 import { diskByName, type Disk } from './disks.ts';
@@ -19,10 +19,7 @@ export const spec: ToolSpec = {
     { long: 'disk', short: 'd', type: 'string', metavar: 'DISK', parse: diskByName, help: 'Trace this disk only' },
     ...METRICS_OPTIONS,
   ],
-  positionals: [
-    { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
-    { name: 'count', type: 'int', min: 1, max: 99999999, help: 'number of outputs' },
-  ],
+  positionals: INTERVAL_COUNT,
   chart: true,
   examples: [
     ['biolatency', 'summarize block I/O latency as a histogram'],

@@ -4,7 +4,7 @@
 // can feed it fixed buckets and compare with bcc's output character for character.
 import { formatLog2Histogram, formatLog2Sections, histogramJson, type JsonHistogram } from 'bcc-node-bindings';
 import { clock } from '../../lib/output/format.ts';
-import { log2Merge } from './log2-stats.ts';
+import { log2Merge } from '../../lib/output/log2-stats.ts';
 
 export type Grouping = 'none' | 'disk' | 'flags';
 

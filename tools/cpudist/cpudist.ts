@@ -18,7 +18,7 @@ import { runTool } from '../../lib/run/tool.ts';
 import { UsageError } from '../../lib/run/cli.ts';
 import { LiveChart } from '../../lib/output/chart.ts';
 import { startMetrics } from '../../lib/metrics/agent.ts';
-import { log2Merge, log2Percentile } from '../biolatency/log2-stats.ts';
+import { log2Merge, log2Percentile } from '../../lib/output/log2-stats.ts';
 import { spec, type Options } from './options.ts';
 import { configureCpudist, type CpudistConfig } from './program.ts';
 import { formatInterval, headerLine, jsonInterval, KIND_OFF, KIND_ON, sectionsFrom, type Drained, type ExtKey, type ExtValue, type HistKey, type Interval } from './output.ts';

@@ -1,6 +1,6 @@
 // cpudist's command line: bcc's options, help texts and examples, plus --metrics. No side
 // effects on import: the man pages and the option tests read this spec too.
-import { existingPid, PID_OPTION_RANGE, type ToolSpec } from '../../lib/run/cli.ts';
+import { existingPid, INTERVAL_COUNT, PID_OPTION_RANGE, type ToolSpec } from '../../lib/run/cli.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
 
@@ -18,10 +18,7 @@ export const spec: ToolSpec = {
     { long: 'extension', short: 'e', type: 'boolean', help: 'show extension summary (average/total/count)' },
     ...METRICS_OPTIONS,
   ],
-  positionals: [
-    { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
-    { name: 'count', type: 'int', min: 1, max: 99999999, help: 'number of outputs' },
-  ],
+  positionals: INTERVAL_COUNT,
   chart: true,
   examples: [
     ['cpudist', 'summarize on-CPU time as a histogram'],

@@ -1,6 +1,6 @@
 // runqlat's command line: bcc's options, help texts and examples, plus --json, --chart and
 // --metrics. No side effects on import: the man pages and the option tests read this spec too.
-import { existingPid, type ToolSpec } from '../../lib/run/cli.ts';
+import { existingPid, INTERVAL_COUNT, type ToolSpec } from '../../lib/run/cli.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
 
@@ -16,10 +16,7 @@ export const spec: ToolSpec = {
     { long: 'pid', short: 'p', type: 'int', help: 'trace this PID only', parse: existingPid },
     ...METRICS_OPTIONS,
   ],
-  positionals: [
-    { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
-    { name: 'count', type: 'int', min: 1, max: 99999999, help: 'number of outputs' },
-  ],
+  positionals: INTERVAL_COUNT,
   chart: true,
   examples: [
     ['runqlat', 'summarize run queue latency as a histogram'],

@@ -46,17 +46,7 @@ BPF_HASH(totals, u64, struct total, GROUP_ENTRIES);
 BPF_HASH(pending, u32, u64, START_ENTRIES);
 #endif
 
-/* Waits the maps had no room for, reported by the tool instead of silently missing. */
-#define MISS_START_FULL 0
-#define MISS_HIST_FULL 1
-BPF_ARRAY(misses, u64, 2);
-
-static __always_inline void count_miss(int what)
-{
-    u64 *n = misses.lookup(&what);
-    if (n)
-        lock_xadd(n, 1);
-}
+#include "bpfkit/misses.h"
 
 static __always_inline void *read_ptr(const void *base, unsigned long offset)
 {

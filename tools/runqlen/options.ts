@@ -1,6 +1,6 @@
 // runqlen's command line: bcc's options (-T -O -C, interval, count), libbpf-tools' -H and -f,
 // plus --metrics. No side effects on import: the man pages and the option tests read this spec too.
-import type { ToolSpec } from '../../lib/run/cli.ts';
+import { INTERVAL_COUNT, type ToolSpec } from '../../lib/run/cli.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
 
@@ -24,10 +24,7 @@ export const spec: ToolSpec = {
     },
     ...METRICS_OPTIONS,
   ],
-  positionals: [
-    { name: 'interval', type: 'int', min: 1, max: 99999999, help: 'output interval, in seconds' },
-    { name: 'count', type: 'int', min: 1, max: 99999999, help: 'number of outputs' },
-  ],
+  positionals: INTERVAL_COUNT,
   chart: true,
   examples: [
     ['runqlen', 'summarize run queue length as a histogram'],
