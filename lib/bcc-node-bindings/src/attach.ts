@@ -177,6 +177,20 @@ function openSamplingEvent(t: PerfEventTarget, cpu: number): number {
   return Number(libc.syscall(SYS_PERF_EVENT_OPEN, 'void *', attr, 'int', t.pid ?? -1, 'int', cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
 }
 
+/**
+ * 0 when a sampling event of this type and config opens on this machine (tried on the first online
+ * CPU and closed at once), else perf_event_open's errno: a VM has no hardware counters unless its
+ * hypervisor passes the PMU through, and no file says so on every architecture.
+ */
+export function samplingEventErrno(evType: number, evConfig: number): number {
+  let cpu = 0;
+  try { cpu = onlineCpus()[0] ?? 0; } catch { /* cpu 0 */ }
+  const fd = openSamplingEvent({ evType, evConfig, sampleFreq: 49 }, cpu);
+  if (fd < 0) return koffi.errno();
+  libc.close(fd);
+  return 0;
+}
+
 export function attachPerfEvent(progFd: number, fnName: string, t: PerfEventTarget): Link {
   if (!t.samplePeriod === !t.sampleFreq) throw new BpfError('INVALID_ARGUMENT', 'perf event needs exactly one of samplePeriod and sampleFreq');
   const fds: number[] = [];
