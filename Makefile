@@ -14,7 +14,7 @@ UNIT_TEST_FILES = $(shell find test/unit -type f -name '*.test.ts' 2>/dev/null |
 TEST_FILES = $(or $(TESTS),$(ALL_TEST_FILES))
 UNIT_FILES = $(or $(TESTS),$(UNIT_TEST_FILES))
 
-NODE_TEST = node --import tsx --test --test-concurrency=1
+NODE_TEST = node --import tsx --test --test-concurrency=1 --test-reporter=tap --test-reporter-destination=stdout --test-reporter=./test/reporters/failures.mjs --test-reporter-destination=stdout
 
 # `make run TOOL=execsnoop ARGS="-t"`; checked before deps runs.
 TOOL ?=
