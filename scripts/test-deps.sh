@@ -2,7 +2,8 @@
 # test-deps.sh: what the tests need beyond `make deps` — Debian's prometheus, whose promtool and
 # server test the exporter (test/kernel/exporter.test.ts), and man-db and groff, which render the
 # man pages (test/unit/man.test.ts; minimal images lack them), and nftables, whose drop rules
-# provoke retransmits and drops inside the network tools' test namespaces. Idempotent.
+# provoke retransmits and drops inside the network tools' test namespaces, and libfuse3-dev with
+# pkg-config, which build the slow FUSE file system fileslower's test reads. Idempotent.
 #
 # The package's postinst would start a prometheus daemon; a policy-rc.d that refuses service
 # starts is put in place for the install (only if the machine has none) and removed after, so no
@@ -14,7 +15,7 @@ die() { printf 'test-deps: error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=apt.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
-ensure_packages man-db groff-base nftables
+ensure_packages man-db groff-base nftables libfuse3-dev pkg-config
 
 if is_installed prometheus; then
     log "present: prometheus"

@@ -43,6 +43,10 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'runqlat', summary: 'Summarize run queue (scheduler) latency as a histogram', bcc: 'runqlat', exporter: true },
   { name: 'runqlen', summary: 'Summarize scheduler run queue length as a histogram', bcc: 'runqlen', exporter: true },
   { name: 'cpudist', summary: 'Summarize on- and off-CPU time per task as a histogram', bcc: 'cpudist', exporter: true },
+  { name: 'biosnoop', summary: 'Trace block device I/O with PID and latency', bcc: 'biosnoop' },
+  { name: 'biotop', summary: 'Block device (disk) I/O by process, top-style', bcc: 'biotop', exporter: true },
+  { name: 'bitesize', summary: 'Summarize block device I/O size as a histogram per process', bcc: 'bitesize', exporter: true },
+  { name: 'fileslower', summary: 'Trace slow synchronous file reads and writes', bcc: 'fileslower', exporter: true },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

@@ -28,6 +28,8 @@ const RESULTS = path.join(import.meta.dirname, 'results/latest.json');
 /** A partial run (--tools, --skip) must not replace the complete run the README shows. */
 const PARTIAL_RESULTS = path.join(os.tmpdir(), 'bpfkit-bench-partial.json');
 const README = path.join(import.meta.dirname, 'README.md');
+// The tools whose benches do I/O on the bench's own loop device (bench.setup.loopDevice).
+const BLOCK_TOOLS = ['biolatency', 'biosnoop', 'biotop', 'bitesize'];
 const PHASES = ['startup', 'overhead', 'burst', 'resources', 'flows', 'xdp', 'sampling', 'binding', 'exporter'] as const;
 
 const HELP = `usage: node --import tsx test/bench/run.ts [options]   (as root; make bench runs it)
@@ -242,7 +244,7 @@ async function main(): Promise<void> {
     const pack = installPackage(dir);
     results.setup = { installed: pack.installDir ? 'packed tarball installed' : 'no', ...(pack.error ? { packError: pack.error } : {}) };
     if (pack.error) log(`installed path not available (measuring the tsx path only): ${pack.error}`);
-    if (tools.includes('biolatency')) loop = createLoopDevice(64);
+    if (tools.some((t) => BLOCK_TOOLS.includes(t))) loop = createLoopDevice(64);
     bench.setup = { repo: REPO, installDir: pack.installDir, headers: findKernelHeaders()?.path ?? null, bin, loopDevice: loop?.path ?? null };
 
     if (!skip.has('startup')) {

@@ -8,13 +8,19 @@ import path from 'node:path';
 const SOURCE_DIR = path.resolve(import.meta.dirname, '../workloads');
 const BUILD_DIR = path.join(os.tmpdir(), `bpfkit-workloads-${process.getuid?.() ?? 0}`);
 
-/** Path to the compiled workload `name` (test/workloads/<name>.c), rebuilt when the source changes. */
-export function workload(name: string): string {
+/**
+ * Path to the compiled workload `name` (test/workloads/<name>.c), rebuilt when the source changes.
+ * `pkgConfig` names libraries whose compile and link flags pkg-config gives (fileslower's FUSE
+ * file system links libfuse3).
+ */
+export function workload(name: string, pkgConfig: readonly string[] = []): string {
   const src = path.join(SOURCE_DIR, `${name}.c`);
   const bin = path.join(BUILD_DIR, name);
   fs.mkdirSync(BUILD_DIR, { recursive: true });
   if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs) {
-    execFileSync('gcc', ['-O2', '-o', `${bin}.tmp`, src]);
+    const flags = pkgConfig.length === 0 ? []
+      : execFileSync('pkg-config', ['--cflags', '--libs', ...pkgConfig], { encoding: 'utf8' }).trim().split(/\s+/);
+    execFileSync('gcc', ['-O2', '-o', `${bin}.tmp`, src, ...flags]);
     fs.renameSync(`${bin}.tmp`, bin);
   }
   return bin;

@@ -15,7 +15,7 @@ import { buildProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { kernelFunctionExists } from '../../lib/kernel/kallsyms.ts';
 import { configureBiolatency, type BiolatencyConfig } from '../../tools/biolatency/program.ts';
-import { requestFlagLayout } from '../../tools/biolatency/block-flags.ts';
+import { requestFlagLayout } from '../../lib/block/flags.ts';
 import { log2SumBounds } from '../../lib/output/log2-stats.ts';
 import { TIME_SCALE } from '../helpers/guest.ts';
 

@@ -82,11 +82,13 @@ test('a child sleeping 20 × 50 ms in nanosleep: 1.0 s off CPU on its nanosleep 
   child.stdin!.end();
 
   // Each sleep is off CPU from the switch after its timer was armed (a few µs in) until it runs
-  // again: at least 50 ms less those µs, at most the call's whole time.
+  // again: at least 50 ms less those µs, at most the call's whole time; and the calls' time
+  // less their few µs on CPU, so within 5% of what the child measured (on a loaded machine
+  // each 50 ms sleep may last 55, so the nominal 1.0 s is not the reference).
   const low = N * (MS * 1000 - 20);
   const within = (total: number, what: string) => {
     assert.ok(total >= low && total <= wallUs, `${what}: ${total} µs, expected ${low}..${wallUs}`);
-    assert.ok(Math.abs(total - N * MS * 1000) <= 0.05 * N * MS * 1000, `${what}: ${total} µs is not 1.0 s within 5%`);
+    assert.ok(total >= 0.95 * wallUs, `${what}: ${total} µs is not the sleeps' ${wallUs} µs within 5%`);
   };
 
   assert.equal(text.stdout.split('\n')[0], `Tracing off-CPU time (us) of PID ${pid} by user + kernel stack... Hit Ctrl-C to end.`);

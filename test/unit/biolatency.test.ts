@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import {
   formatInterval, jsonInterval, sectionsFrom, type Drained, type Grouping, type Interval,
 } from '../../tools/biolatency/output.ts';
-import { bccFlagLayout, describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../../tools/biolatency/block-flags.ts';
+import { bccFlagLayout, describeFlags, describedMask, requestFlagLayout, rwbsDefines } from '../../lib/block/flags.ts';
 import { kernelBtfOrNull } from 'bcc-node-bindings';
-import { kernelDev } from '../../tools/biolatency/disks.ts';
+import { kernelDev } from '../../lib/block/disks.ts';
 
 const BCC = {
   plain: `

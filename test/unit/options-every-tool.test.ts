@@ -23,6 +23,7 @@ const SAMPLES: Record<string, string> = {
   tools: 'syscount,biolatency',
   disk: fs.readdirSync('/sys/block')[0],
   flag_filter: 'O_WRONLY',
+  comm: 'fio',
   signal: 'KILL',
   label: 'exit',
   drop: 'udp:5001',

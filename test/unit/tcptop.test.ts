@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatIPv4, formatIPv6 } from '../../lib/output/inet.ts';
 import { flowJson, flowRows, flowTables, kb, sortRows, totals, type FlowKey, type FlowRow, type FlowValue } from '../../tools/tcptop/flows.ts';
-import { parseLoadavg, summaryLine } from '../../tools/tcptop/loadavg.ts';
+import { parseLoadavg, summaryLine } from '../../lib/output/loadavg.ts';
 import { CLEAR_SCREEN, clearsScreen, intervalStart } from '../../lib/output/screen.ts';
 import { runToolToEnd } from '../helpers/tool.ts';
 

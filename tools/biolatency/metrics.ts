@@ -12,8 +12,8 @@ import type { ToolContext } from '../../lib/run/tool.ts';
 import { configureBiolatency } from './program.ts';
 import { MissingPrerequisite } from '../../lib/run/errors.ts';
 import { sectionsFrom, type Drained, type Grouping } from './output.ts';
-import { DiskNames } from './disks.ts';
-import { describeFlags, type RequestFlagLayout } from './block-flags.ts';
+import { DiskNames } from '../../lib/block/disks.ts';
+import { describeFlags, type RequestFlagLayout } from '../../lib/block/flags.ts';
 import { DrainedTotals, SeriesBook, type Collector } from '../../lib/metrics/agent.ts';
 import { log2BucketBounds, type HistogramFamily, type MetricFamily } from '../../lib/metrics/exposition.ts';
 

@@ -3,7 +3,7 @@
 import { INTERVAL_COUNT, type ToolSpec } from '../../lib/run/cli.ts';
 import { METRICS_OPTIONS, type MetricsOptions } from '../../lib/metrics/agent.ts';
 import { summaryOf } from '../index.ts';
-import { diskByName, type Disk } from './disks.ts';
+import { diskByName, type Disk } from '../../lib/block/disks.ts';
 
 export const spec: ToolSpec = {
   name: 'biolatency',

@@ -15,20 +15,13 @@
 import type { BPF } from 'bcc-node-bindings';
 import { chooseAttach, type AttachCandidate, type AttachChoice } from '../../lib/run/attach-plan.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
-import { releaseAtLeast } from '../../lib/kernel/release.ts';
+import { attachBlockProbes, legacyRawArg, type BlockProbe, type BlockProbeKind } from '../../lib/block/requests.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
-import { describedMask, rwbsDefines, type RequestFlagLayout } from './block-flags.ts';
+import { describedMask, rwbsDefines, type RequestFlagLayout } from '../../lib/block/flags.ts';
 import type { Grouping } from './output.ts';
 
-export type ProbeKind = 'raw_tracepoint' | 'tracepoint' | 'kprobe';
-
-export interface Probe {
-  kind: ProbeKind;
-  /** "block_rq_issue" (raw), "block:block_rq_issue", or a kernel function. */
-  target: string;
-  /** The C function attached. */
-  fnName: string;
-}
+export type ProbeKind = BlockProbeKind;
+export type Probe = BlockProbe;
 
 export interface BiolatencyConfig {
   /** -Q: time from when the request was queued in the OS. */
@@ -43,7 +36,7 @@ export interface BiolatencyConfig {
   extension: boolean;
   /** Metrics mode: maps sized for this many disks or flag sets, latency sums always kept. */
   seriesLimit?: number;
-  /** Grouping 'flags': this kernel's flag numbers (block-flags.ts requestFlagLayout). */
+  /** Grouping 'flags': this kernel's flag numbers (lib/block/flags.ts requestFlagLayout). */
   flagLayout?: RequestFlagLayout;
   /** Attach kinds ruled out; by default from BPFKIT_BIOLATENCY_AVOID=raw_tracepoint,tracepoint,kprobe. */
   avoid?: readonly ProbeKind[];
@@ -182,17 +175,8 @@ export function configureBiolatency(config: BiolatencyConfig, kernel: KernelView
     attachments,
     matchByRequest,
     probes,
-    attach: (bpf: BPF) => attachProbes(bpf, probes),
+    attach: (bpf: BPF) => attachBlockProbes(bpf, probes),
   };
-}
-
-/** The completion probe goes first: every start recorded after it can be matched. */
-function attachProbes(bpf: BPF, probes: Probe[]): void {
-  for (const probe of probes) {
-    if (probe.kind === 'raw_tracepoint') bpf.attachRawTracepoint({ tp: probe.target, fnName: probe.fnName });
-    else if (probe.kind === 'tracepoint') bpf.attachTracepoint({ tp: probe.target, fnName: probe.fnName });
-    else bpf.attachKprobe({ event: probe.target, fnName: probe.fnName });
-  }
 }
 
 /** Every (group, slot) pair gets its own entry: bcc's 64 in all drop buckets when several disks are busy. */
@@ -228,12 +212,6 @@ function requestReads(config: BiolatencyConfig, kernel: KernelView): { defines: 
   const dataLen = kernel.offset('request', '__data_len');
   if (dataLen !== undefined) defines.RQ_DATA_LEN_OFFSET = dataLen;
   return { defines, missing: null };
-}
-
-/** Without BTF: since 5.11 (commit a54895fa) the request tracepoints pass (rq), before (q, rq). */
-function legacyRawArg(event: string, release: string): number {
-  if (event === 'block_rq_complete' || event === 'block_io_start') return 0;
-  return releaseAtLeast(5, 11, release) ? 0 : 1;
 }
 
 /** BPFKIT_BIOLATENCY_AVOID=raw_tracepoint[,tracepoint,kprobe]: to try or test the fallbacks. */

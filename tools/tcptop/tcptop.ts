@@ -23,7 +23,7 @@ import { startMetrics } from '../../lib/metrics/agent.ts';
 import { spec, type Options } from './options.ts';
 import { configureTcptop } from './program.ts';
 import { flowJson, flowRows, flowTables, sortRows, totals, type FlowKey, type FlowValue } from './flows.ts';
-import { readLoadavg, summaryLine } from './loadavg.ts';
+import { readLoadavg, summaryLine } from '../../lib/output/loadavg.ts';
 import { metricsFlowEntries, tcptopCollector } from './metrics.ts';
 
 await runTool<Options>(spec, async (ctx) => {

@@ -110,3 +110,25 @@ export function rwbsDefines(layout: RequestFlagLayout): Record<string, number> {
 function hasBit(flags: number, mask: number): boolean {
   return Math.floor(flags / mask) % 2 === 1;
 }
+
+// The operation numbers that have not moved since REQ_OP became the low byte of cmd_flags (4.10).
+const REQ_OP_MASK = 0xff;
+const STABLE_OPS: ReadonlyMap<number, string> = new Map([[0, 'R'], [1, 'W'], [2, 'F'], [3, 'D'], [5, 'E']]);
+
+/**
+ * A request's operation as one letter, from its cmd_flags (raw tracepoints, kprobes) or, when
+ * rwbs is given, from the classic tracepoints' letters: 'R' read, 'W' write, 'F' flush, 'D'
+ * discard, 'E' secure erase, '?' anything else (write zeroes, zone operations, driver-private).
+ */
+export function ioDirection(cmdFlags: number, rwbs = ''): string {
+  if (rwbs === '') return STABLE_OPS.get(cmdFlags & REQ_OP_MASK) ?? '?';
+  // blk_fill_rwbs: an optional 'F' (preflush) before the operation letter, then modifiers.
+  const op = rwbs[0] === 'F' && rwbs.length > 1 && 'RWDN'.includes(rwbs[1]) ? rwbs.slice(1) : rwbs;
+  if (op.startsWith('DE')) return 'E';
+  return 'RWDF'.includes(op[0] ?? '') ? op[0] : '?';
+}
+
+/** Read or write as bcc's biosnoop and biotop show it: 'W' for a write, 'R' for everything else. */
+export function bccRwFlag(cmdFlags: number, rwbs = ''): 'R' | 'W' {
+  return ioDirection(cmdFlags, rwbs) === 'W' ? 'W' : 'R';
+}

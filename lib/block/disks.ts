@@ -8,7 +8,7 @@
 // on first sight; one that went away prints as "?", as in bcc.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../../lib/run/cli.ts';
+import { UsageError } from '../run/cli.ts';
 
 const MINOR_BITS = 20;
 

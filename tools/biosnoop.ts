@@ -1,0 +1,1 @@
+biosnoop/biosnoop.ts

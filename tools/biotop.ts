@@ -1,0 +1,1 @@
+biotop/biotop.ts

@@ -1,0 +1,1 @@
+bitesize/bitesize.ts

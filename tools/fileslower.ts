@@ -1,0 +1,1 @@
+fileslower/fileslower.ts
