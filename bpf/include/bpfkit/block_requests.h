@@ -51,7 +51,10 @@ struct bpfkit_io_key {
     u64 sector;
 };
 
-BPF_HASH(bpfkit_inflight, struct bpfkit_io_key, struct bpfkit_io, BLOCK_INFLIGHT_ENTRIES);
+/* An LRU hash: a request whose completion is never seen (freed without one, keyed by a sector a
+ * front merge changed) leaves its entry behind, and a plain hash that filled up with those would
+ * refuse every new request from then on, silently. Here they make room, oldest first. */
+BPF_TABLE("lru_hash", struct bpfkit_io_key, struct bpfkit_io, bpfkit_inflight, BLOCK_INFLIGHT_ENTRIES);
 
 /* The tool's: one completed request. `error` is 0 on success; otherwise the block status
  * (blk_status_t, raw tracepoints) or a negative errno (classic tracepoints): treat it as failed. */
