@@ -11,8 +11,10 @@
 //
 // All probes must key requests the same way: the completion is chosen first, the others among the
 // candidates that key like it. The creation point (who owns the I/O) is block_io_start (6.5+,
-// called where the I/O is accounted, in the submitter's context), else block_rq_insert (only
-// requests that pass through a scheduler or queue; the others are owned by the task at issue).
+// called where the I/O is accounted, in the submitter's context), else a kprobe on the accounting
+// function, else block_rq_insert (only requests that wait in a scheduler or queue; the others
+// are owned by the task at issue, which for a request issued straight to the driver is the
+// submitter, and their queued time is unknown).
 import type { BPF } from 'bcc-node-bindings';
 import { chooseAttach, type AttachCandidate, type AttachChoice } from '../run/attach-plan.ts';
 import { liveKernel, type KernelView } from '../kernel/view.ts';
@@ -112,13 +114,15 @@ export function planBlockRequests(kernel: KernelView = liveKernel()): BlockReque
       unchosen.push({ purpose, chosen: `none (${(err as Error).message})`, rejected: [] });
     }
   };
+  // block_rq_insert sees only the requests that wait in a queue (not those issued straight to
+  // the driver): where the accounting function is a kprobe target it comes first.
   optional('I/O creation (its process)', [
     raw('block_io_start', 'CREATED'),
+    kprobe('__blk_account_io_start', 'CREATED'),
+    kprobe('blk_account_io_start', 'CREATED'),
     raw('block_rq_insert', 'CREATED'),
     tp('block_io_start', 'CREATED', 'TRACEPOINT_IO_START'),
     tp('block_rq_insert', 'CREATED', 'TRACEPOINT_RQ_INSERT'),
-    kprobe('__blk_account_io_start', 'CREATED'),
-    kprobe('blk_account_io_start', 'CREATED'),
   ]);
   optional('requeue', [raw('block_rq_requeue', 'REQUEUE'), tp('block_rq_requeue', 'REQUEUE')]);
   optional('merge', [raw('block_rq_merge', 'MERGE'), tp('block_rq_merge', 'MERGE')]);

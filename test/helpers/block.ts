@@ -21,8 +21,8 @@ export function expectedBlockRequests(): Record<string, string> {
   return {
     'I/O completion': done,
     'I/O issue': same('I/O issue', [raw('block_rq_issue'), tp('block_rq_issue'), kprobe('blk_mq_start_request')]),
-    'I/O creation (its process)': optional('I/O creation', [raw('block_io_start'), raw('block_rq_insert'), tp('block_io_start'),
-      tp('block_rq_insert'), kprobe('__blk_account_io_start'), kprobe('blk_account_io_start')]),
+    'I/O creation (its process)': optional('I/O creation', [raw('block_io_start'), kprobe('__blk_account_io_start'),
+      kprobe('blk_account_io_start'), raw('block_rq_insert'), tp('block_io_start'), tp('block_rq_insert')]),
     requeue: optional('requeue', [raw('block_rq_requeue'), tp('block_rq_requeue')]),
     merge: optional('merge', [raw('block_rq_merge'), tp('block_rq_merge')]),
   };

@@ -5,6 +5,7 @@
 // every row is also the check that the owner is taken where the request is created.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tracepointExists } from 'bcc-node-bindings';
 import { needsBpf } from '../helpers/kernel.ts';
 import { explainedRun } from '../helpers/attach.ts';
 import { expectedBlockRequests, shortChoices } from '../helpers/block.ts';
@@ -142,7 +143,9 @@ test('biotop on classic tracepoints (requests by dev and sector, direction from 
   await work(w);
   await stopped(run);
   assert.match(run.stderr, /^ {2}I\/O completion: tracepoint block:block_rq_complete$/m);
-  assert.match(run.stderr, /^ {2}I\/O creation \(its process\): tracepoint block:block_io_start$/m);
+  // Where a request is created: block_io_start since 6.5; before it, where it is inserted in a queue.
+  const creation = tracepointExists('block', 'block_io_start') ? 'block_io_start' : 'block_rq_insert';
+  assert.match(run.stderr, new RegExp(`^ {2}I/O creation \\(its process\\): tracepoint block:${creation}$`, 'm'));
   assert.deepEqual(withoutLatency(totalsOnDevice(intervals(run))), expectedTotals(w));
 });
 

@@ -29,6 +29,8 @@ const SLOW_SIZE = 1 << 20;
 
 /** The slow file system, mounted in a fresh directory; unmounted and removed when the test ends, however it ends. */
 async function mountSlowFs(t: TestContext): Promise<string> {
+  // Where FUSE is a module (Debian's kernels) it may not be loaded yet: libfuse does not load it.
+  if (!fs.existsSync('/sys/module/fuse')) spawnSync('modprobe', ['fuse'], { stdio: 'ignore' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-fileslower-'));
   const server = spawn(workload('fileslower-fuse', ['fuse3']), [dir, String(SLEEP_MS), String(SLOW_SIZE)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

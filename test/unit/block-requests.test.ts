@@ -33,7 +33,13 @@ test('on a kernel like this one: raw tracepoints keyed by request, the owner fro
   assert.equal(plan.defines.BLOCK_RQ_DISK_OFFSET, undefined);
 });
 
-test('before 6.5 (no block_io_start) the owner comes from block_rq_insert', () => {
+test('before 6.5 (no block_io_start) the owner comes from the accounting function where kprobes reach it, else block_rq_insert', () => {
+  const withKprobes = planBlockRequests(kernel({ missing: ['block:block_io_start'], kprobes: () => true }));
+  assert.equal(chosen(withKprobes)['I/O creation (its process)'], 'kprobe __blk_account_io_start');
+  assert.equal(withKprobes.defines.BLOCK_CREATED_KPROBE, true);
+  assert.equal(chosen(withKprobes)['I/O completion'], 'raw tracepoint block_rq_complete', 'kprobes and raw tracepoints key alike');
+  const inlined = planBlockRequests(kernel({ missing: ['block:block_io_start'], kprobes: () => true, kernelFunction: () => false }));
+  assert.equal(chosen(inlined)['I/O creation (its process)'], 'raw tracepoint block_rq_insert');
   const plan = planBlockRequests(kernel({ missing: ['block:block_io_start'] }));
   assert.equal(chosen(plan)['I/O creation (its process)'], 'raw tracepoint block_rq_insert');
 });
