@@ -5,7 +5,7 @@
 // same way); biosnoop adds the record stream.
 import type { BPF } from 'bcc-node-bindings';
 import { chooseAttach } from '../../lib/run/attach-plan.ts';
-import { ringBufferPages } from '../../lib/run/event-channel.ts';
+import { burstRingBufferPages } from '../../lib/run/event-channel.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { planBlockRequests } from '../../lib/block/requests.ts';
@@ -26,12 +26,6 @@ export interface BiosnoopProgram extends ToolProgram {
   matchByRequest: boolean;
 }
 
-// Four times the toolkit's default ring (2 MiB on up to 8 CPUs: ~20,000 records), room for what
-// a fast disk completes (500,000 I/Os a second is 5,000 records) while the reader sleeps between
-// drains. Not opensnoop's 16 MiB: the kernel maps a ring's pages into the process whole at start,
-// twice, so 16 MiB cost 32 MB of RSS (the bench measured 85 MB at ready) whatever the load.
-const BURST_FACTOR = 4;
-
 export function configureBiosnoop(config: BiosnoopConfig, kernel: KernelView = liveKernel()): BiosnoopProgram {
   const block = planBlockRequests(kernel);
   const stream = chooseAttach('event records', [
@@ -46,7 +40,7 @@ export function configureBiosnoop(config: BiosnoopConfig, kernel: KernelView = l
     // Milliseconds as libbpf-tools takes them; the kernel compares nanoseconds.
     MIN_NS: (config.minMs ?? 0) * 1_000_000,
     USE_RINGBUF: ringBuffer,
-    ...(ringBuffer ? { RINGBUF_PAGES: BURST_FACTOR * ringBufferPages(kernel.cpus()) } : {}),
+    ...(ringBuffer ? { RINGBUF_PAGES: burstRingBufferPages(kernel.cpus()) } : {}),
     ...block.defines,
   };
   return {
