@@ -47,6 +47,9 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'biotop', summary: 'Block device (disk) I/O by process, top-style', bcc: 'biotop', exporter: true },
   { name: 'bitesize', summary: 'Summarize block device I/O size as a histogram per process', bcc: 'bitesize', exporter: true },
   { name: 'fileslower', summary: 'Trace slow synchronous file reads and writes', bcc: 'fileslower', exporter: true },
+  { name: 'capable', summary: 'Trace security capability checks (cap_capable())', bcc: 'capable', exporter: true },
+  { name: 'setuids', summary: 'Trace the setuid family of syscalls: privilege changes' },
+  { name: 'bashreadline', summary: 'Print commands entered into bash, system-wide', bcc: 'bashreadline' },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

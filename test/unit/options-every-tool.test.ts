@@ -24,6 +24,7 @@ const SAMPLES: Record<string, string> = {
   disk: fs.readdirSync('/sys/block')[0],
   flag_filter: 'O_WRONLY',
   comm: 'fio',
+  shared: '/bin/bash',
   signal: 'KILL',
   label: 'exit',
   drop: 'udp:5001',

@@ -9,6 +9,7 @@ import { libbpf } from './ffi/libbpf.ts';
 import { BpfError, ENOENT, EPERM, errnoText } from './errors.ts';
 import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
+import { openUprobeEvent, symbolFileOffset, uprobePmu } from './uprobe.ts';
 
 export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'xdp';
 
@@ -122,8 +123,27 @@ export interface UprobeTarget {
   pid?: number;
 }
 
-/** Resolves a symbol in a binary or library to a file path and file offset, as bcc does. */
+/**
+ * Resolves a symbol in a binary or library to a file path and file offset, as bcc does: a path
+ * through our own ELF reader (uprobe.ts), a library given by name ("c") through libbcc, which
+ * knows the loader's search (ld.so.cache).
+ */
 export function resolveUprobe(target: UprobeTarget): { path: string; offset: bigint } {
+  if (target.name.includes('/')) {
+    if (!fs.existsSync(target.name)) throw new BpfError('ATTACH_MISSING', `${target.name} does not exist`);
+    let offset: number | null;
+    if (target.sym) {
+      try {
+        offset = symbolFileOffset(target.name, target.sym);
+      } catch (err) {
+        throw new BpfError('ATTACH_MISSING', `cannot read ${target.name}: ${(err as Error).message}`);
+      }
+      if (offset === null) throw new BpfError('ATTACH_MISSING', `cannot find symbol ${target.sym} in ${target.name}`);
+    } else {
+      offset = Number(target.addr ?? 0);
+    }
+    return { path: target.name, offset: BigInt(offset) + BigInt(target.symOffset ?? 0) };
+  }
   const bcc = libbcc();
   const sym: Record<string, unknown> = {};
   const ret = bcc.resolve_symname(target.name, target.sym ?? null, BigInt(target.addr ?? 0), target.pid ?? -1, null, sym) as number;
@@ -139,8 +159,21 @@ export function attachUprobe(progFd: number, fnName: string, target: UprobeTarge
   const kind: LinkKind = ret ? 'uretprobe' : 'uprobe';
   const { path, offset } = resolveUprobe(target);
   if (!fs.existsSync(path)) throw new BpfError('ATTACH_MISSING', `${kind}: ${path} does not exist`);
-  const bcc = libbcc();
   const label = `${path}:${target.sym ?? `0x${offset.toString(16)}`}`;
+  const pmu = uprobePmu();
+  if (pmu) {
+    const fd = openUprobeEvent(pmu, path, offset, ret, target.pid ?? -1);
+    if (fd < 0) fail(kind, label, koffi.errno());
+    if ((libc.ioctl(fd, PERF_EVENT_IOC_SET_BPF, 'int', progFd) as number) < 0 ||
+        (libc.ioctl(fd, PERF_EVENT_IOC_ENABLE, 'int', 0) as number) < 0) {
+      const errno = koffi.errno();
+      libc.close(fd);
+      fail(kind, label, errno);
+    }
+    return { kind, target: label, fnName, detach: () => { libc.close(fd); }, detachAsync: () => closeOnThreadPool(fd) };
+  }
+  // Before 4.17 (no uprobe PMU): a tracefs uprobe event, through libbcc.
+  const bcc = libbcc();
   const evName = probeEventName(ret ? 'r' : 'p', `${path}_0x${offset.toString(16)}_${target.pid ?? -1}`);
   const fd = bcc.attach_uprobe(progFd, ret ? 1 : 0, evName, path, offset, target.pid ?? -1, 0) as number;
   if (fd < 0) fail(kind, label, koffi.errno());

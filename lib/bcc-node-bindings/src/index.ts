@@ -2,7 +2,8 @@
 export { BPF, type BPFOptions, type LoadedFunction } from './bpf.ts';
 export { BpfError, isBpfError, type BpfErrorCode } from './errors.ts';
 export type { Link, LinkKind, UprobeTarget, PerfEventTarget } from './attach.ts';
-export { samplingEventErrno } from './attach.ts';
+export { samplingEventErrno, resolveUprobe } from './attach.ts';
+export { symbolFileOffset, uprobePmu } from './uprobe.ts';
 export {
   Table, HashTable, ArrayTable, PerCpuTable, StackTraceTable, sumValues,
   type TableInfo, type HistogramPrintOptions,

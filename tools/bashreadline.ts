@@ -1,0 +1,1 @@
+bashreadline/bashreadline.ts

@@ -1,0 +1,1 @@
+capable/capable.ts

@@ -1,0 +1,1 @@
+setuids/setuids.ts
