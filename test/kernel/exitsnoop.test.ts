@@ -282,6 +282,9 @@ test('--metrics counts exits by code and deaths by signal, exactly', async (t) =
   // Killed while it waits for its line: SIGKILL, never a normal exit.
   process.kill(killed.pid, 'SIGKILL');
   await killed.exited;
+  // Both still running (a scrape of an ended tool is refused: say why instead).
+  assert.equal(codeRun.child.exitCode, null, codeRun.stderr);
+  assert.equal(signalRun.child.exitCode, null, signalRun.stderr);
   const codeText = await scrape(codePort);
   const signalText = await scrape(signalPort);
   await stop(codeRun, signalRun);
