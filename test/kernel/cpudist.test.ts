@@ -106,7 +106,11 @@ test('-O -m -p PID: each of N 20 ms sleeps is one off-CPU period in the 16 -> 31
   await once(sleeper, 'exit');
   assert.equal(await run.stop('SIGINT'), 0, run.stderr);
   const rows = new Map([...run.stdout.matchAll(/^ +(\d+) -> (\d+) +: (\d+) +\|/gm)].map((m) => [Number(m[1]), Number(m[3])]));
-  assert.equal(rows.get(16), N, run.stdout);
+  // Exactly N, less only what the kernel says it skipped (recursion misses, reported at the end
+  // as "N events not traced": a switch whose program did not run ends no period).
+  const missed = Number(/(\d+) events not traced/.exec(run.stderr)?.[1] ?? 0);
+  const sleeps = rows.get(16) ?? 0;
+  assert.ok(sleeps <= N && sleeps >= N - missed, `${sleeps} of ${N} sleeps, ${missed} missed runs reported\n${run.stdout}${run.stderr}`);
   // Anything else is a preemption while runnable (well under 16 ms), never a sleep.
   for (const [low, count] of rows) if (low >= 32) assert.equal(count, 0, run.stdout);
   assert.match(run.stdout, /^Tracing off-CPU time\.\.\. Hit Ctrl-C to end\.\n\n +msecs +: count +distribution\n/);
