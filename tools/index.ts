@@ -50,6 +50,7 @@ export const REGISTRY: readonly ToolInfo[] = [
   { name: 'capable', summary: 'Trace security capability checks (cap_capable())', bcc: 'capable', exporter: true },
   { name: 'setuids', summary: 'Trace the setuid family of syscalls: privilege changes' },
   { name: 'bashreadline', summary: 'Print commands entered into bash, system-wide', bcc: 'bashreadline' },
+  { name: 'secwatch', summary: 'Raise Falco-style alerts from rules on system calls, and kill or deny in the kernel', exporter: true },
   { name: 'exporter', summary: 'Serve the tools\' metrics to Prometheus (several tools, one port)', agent: true },
 ];
 

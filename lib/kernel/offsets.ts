@@ -73,3 +73,25 @@ export function fdFileOffsets(kernel: KernelView = liveKernel()): { defines: Rec
 export function fdSocketOffsets(kernel: KernelView = liveKernel()): { defines: Record<string, number> } | { missing: string } {
   return optionalOffsets(kernel, FD_SOCKET_FIELDS);
 }
+
+/** The walk bpfkit/file_path.h makes from a file (or a struct path) to its absolute path. */
+const FILE_PATH_FIELDS: Record<string, [struct: string, field: string]> = {
+  DENTRY_PARENT_OFFSET: ['dentry', 'd_parent'],
+  DENTRY_NAME_LEN_OFFSET: ['dentry', 'd_name.len'],
+  DENTRY_NAME_OFFSET: ['dentry', 'd_name.name'],
+  MOUNT_MNT_OFFSET: ['mount', 'mnt'],
+  MOUNT_PARENT_OFFSET: ['mount', 'mnt_parent'],
+  MOUNT_MOUNTPOINT_OFFSET: ['mount', 'mnt_mountpoint'],
+  VFSMOUNT_ROOT_OFFSET: ['vfsmount', 'mnt_root'],
+  PATH_MNT_OFFSET: ['path', 'mnt'],
+  PATH_DENTRY_OFFSET: ['path', 'dentry'],
+  FILE_PATH_OFFSET: ['file', 'f_path'],
+  // A relative name is resolved against the working directory: task->fs->pwd.
+  TASK_FS_OFFSET: ['task_struct', 'fs'],
+  FS_PWD_OFFSET: ['fs_struct', 'pwd'],
+};
+
+/** For bpfkit_file_path() (bpfkit/file_path.h), or the first struct.field the kernel's BTF lacks. */
+export function filePathOffsets(kernel: KernelView = liveKernel()): { defines: Record<string, number> } | { missing: string } {
+  return optionalOffsets(kernel, FILE_PATH_FIELDS);
+}

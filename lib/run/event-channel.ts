@@ -27,8 +27,12 @@ export interface EventChannel {
 // this, a flood of opens printed into a stalled pipe grew a tool past 300 MB.
 const OUTPUT_BACKLOG_BYTES = 4 << 20;
 
-/** Opens `events`; call it before attaching, as a perf buffer drops what arrives before its readers exist. */
-export function openEvents(bpf: BPF, ringBuffer: boolean, onRecord: (record: Buffer) => void): EventChannel {
+/**
+ * Opens `events`; call it before attaching, as a perf buffer drops what arrives before its readers
+ * exist. `coalesceMs`: the wait after a burst's first record (DRAIN_DELAY_MS unless a tool's
+ * records are rare and each one urgent, as secwatch's alerts).
+ */
+export function openEvents(bpf: BPF, ringBuffer: boolean, onRecord: (record: Buffer) => void, coalesceMs = DRAIN_DELAY_MS): EventChannel {
   let stream: { pause(): void; resume(): void } | null = null;
   let waiting = false;
   const deliver = (record: Buffer) => {
@@ -40,14 +44,14 @@ export function openEvents(bpf: BPF, ringBuffer: boolean, onRecord: (record: Buf
     }
   };
   if (ringBuffer) {
-    const events = bpf.table<RingBufTable<Buffer>>('events').open(deliver, { raw: true, coalesceMs: DRAIN_DELAY_MS });
+    const events = bpf.table<RingBufTable<Buffer>>('events').open(deliver, { raw: true, coalesceMs });
     stream = events;
     const lost = bpf.table<PerCpuTable<number, bigint>>('lost');
     return { kind: 'ring', flush: () => events.flush(), lost: () => lost.sum(0) ?? 0n };
   }
   let lost = 0n;
   const events = bpf.table<PerfEventArray<Buffer>>('events').open(deliver, {
-    raw: true, coalesceMs: DRAIN_DELAY_MS, pageCount: PERF_PAGES, onLost: (n) => { lost += BigInt(n); },
+    raw: true, coalesceMs, pageCount: PERF_PAGES, onLost: (n) => { lost += BigInt(n); },
   });
   stream = events;
   return { kind: 'perf', flush: () => events.flush(), lost: () => lost };

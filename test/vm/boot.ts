@@ -36,8 +36,10 @@ export function qemuArgs(o: BootOptions): string[] {
   // A soft lockup ends the run at once, its stack trace on the console (loglevel 5 shows the
   // warnings the trace is printed at), instead of hanging until the timeout; the watchdog waits
   // 120 s, not 20, as a host busy elsewhere can stall emulated CPUs for seconds.
+  // lsm= adds bpf to the stock list: secwatch's deny rules need BPF LSM programs, which change
+  // nothing until one attaches (names a kernel lacks are skipped).
   const cmdline = ['console=ttyS0', 'panic=-1', 'softlockup_panic=1', 'watchdog_thresh=60', 'quiet', 'loglevel=5',
-    'mitigations=off', `bpfkit_guest=${o.guestScript}`];
+    'mitigations=off', 'lsm=landlock,lockdown,yama,integrity,apparmor,bpf', `bpfkit_guest=${o.guestScript}`];
   return [
     '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', String(o.cpus), '-m', String(o.memoryMiB),
     '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',

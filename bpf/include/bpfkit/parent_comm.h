@@ -12,9 +12,11 @@
 
 #define BPFKIT_COMM_LEN 16
 
-/* Copies the parent's comm (NUL-terminated, at most 16 bytes) into dst. */
+/* Copies the parent's comm into dst, NUL-padded to 16 bytes: a comm is a hash key, and
+ * bpf_probe_read_kernel_str() leaves what follows the NUL as it was. */
 static __always_inline void bpfkit_current_parent_comm(char *dst)
 {
+    __builtin_memset(dst, 0, BPFKIT_COMM_LEN);
     const void *task = (const void *)bpf_get_current_task();
     const void *parent = bpfkit_read_ptr(task, TASK_REAL_PARENT_OFFSET);
     bpf_probe_read_kernel_str(dst, BPFKIT_COMM_LEN, (const char *)parent + TASK_COMM_OFFSET);

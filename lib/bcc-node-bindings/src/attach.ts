@@ -11,7 +11,7 @@ import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
 import { openUprobeEvent, symbolFileOffset, uprobePmu } from './uprobe.ts';
 
-export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'xdp';
+export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'lsm' | 'xdp';
 
 export interface Link {
   kind: LinkKind;
@@ -256,4 +256,11 @@ export function attachKfunc(progFd: number, fnName: string, target: string): Lin
   const fd = libbpf().raw_tracepoint_open(null, progFd) as number;
   if (fd < 0) fail('kfunc', target, koffi.errno());
   return { kind: 'kfunc', target, fnName, detach: () => { libc.close(fd); } };
+}
+
+/** A BPF LSM program (loaded with its hook's BTF id) attaches as fentry does: a raw tracepoint open with no name. */
+export function attachLsm(progFd: number, fnName: string, hook: string): Link {
+  const fd = libbpf().raw_tracepoint_open(null, progFd) as number;
+  if (fd < 0) fail('lsm', hook, koffi.errno());
+  return { kind: 'lsm', target: hook, fnName, detach: () => { libc.close(fd); } };
 }

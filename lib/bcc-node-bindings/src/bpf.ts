@@ -152,6 +152,15 @@ export class BPF {
   }
 
   /**
+   * A BPF LSM program on `lsm__<hook>` (its return value refuses the operation): fails with
+   * NOT_SUPPORTED where the kernel refuses BPF LSM programs (no "bpf" in lsm=, or no trampolines).
+   */
+  attachLsm(args: { fnName: string }): this {
+    const fn = this.loadFunc(args.fnName, PROG_TYPE.LSM, ATTACH_TYPE.LSM_MAC);
+    return this.track(attach.attachLsm(fn.fd, fn.name, args.fnName.replace(/^lsm__/, '')));
+  }
+
+  /**
    * Loads `fnName` as an XDP program and attaches it to `ifname` (in this process's network
    * namespace): native mode where the driver has it, else generic; through a bpf_link where the
    * kernel has XDP links (gone with the process, even on SIGKILL), else netlink (removed by

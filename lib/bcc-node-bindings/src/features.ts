@@ -16,7 +16,7 @@ import { BpfError, EACCES, ENOENT, EPERM, errnoText, isBpfError } from './errors
 export const PROG_TYPE = {
   KPROBE: 2, TRACEPOINT: 5, XDP: 6, PERF_EVENT: 7, RAW_TRACEPOINT: 17, TRACING: 26, LSM: 29,
 } as const;
-export const ATTACH_TYPE = { TRACE_FENTRY: 24, TRACE_FEXIT: 25, XDP: 37 } as const;
+export const ATTACH_TYPE = { TRACE_FENTRY: 24, TRACE_FEXIT: 25, LSM_MAC: 27, XDP: 37 } as const;
 export const MAP_TYPE = {
   HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5, PERCPU_ARRAY: 6,
   STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10, LPM_TRIE: 11,

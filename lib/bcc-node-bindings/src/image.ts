@@ -68,7 +68,7 @@ export class ProgramImage {
     const insns = Buffer.from(fn.insns, 'base64');
     // For map-value references the offset stays in the second slot; only the fd changes.
     for (const r of fn.relocations) insns.writeInt32LE(this.mapFds[r.table], r.insn * 8 + 4);
-    const attachBtfId = progType === PROG_TYPE.TRACING ? tracingTarget(name) : 0;
+    const attachBtfId = progType === PROG_TYPE.TRACING ? tracingTarget(name) : progType === PROG_TYPE.LSM ? lsmTarget(name) : 0;
     let fd = this.load(name, progType, attachType, attachBtfId, insns, null);
     if (fd < 0) {
       const errno = koffi.errno();
@@ -115,6 +115,14 @@ function tracingTarget(fnName: string): number {
   return id;
 }
 
+/** BPF LSM programs name their hook, lsm__file_open, and attach to the kernel's bpf_lsm_file_open. */
+function lsmTarget(fnName: string): number {
+  const hook = fnName.replace(/^lsm__/, '');
+  const id = kernelBtf().funcId(`bpf_lsm_${hook}`);
+  if (id === undefined) throw new BpfError('ATTACH_MISSING', `no LSM hook ${hook} (bpf_lsm_${hook}) in the kernel's BTF for ${fnName}`);
+  return id;
+}
+
 function readCString(buf: Buffer): string {
   const end = buf.indexOf(0);
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
@@ -123,6 +131,9 @@ function readCString(buf: Buffer): string {
 function loadError(name: string, progType: number, errno: number, log: string): BpfError {
   const tail = log.trim().split('\n').slice(-VERIFIER_TAIL_LINES).join('\n');
   if (errno === EPERM && process.geteuid?.() !== 0) return new BpfError('NOT_ROOT', `loading ${name} needs root`, { errno });
+  if (errno === EPERM && progType === PROG_TYPE.LSM) {
+    return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as a BPF LSM program (EPERM): BPF LSM needs "bpf" in the lsm= boot parameter and trampolines`, { errno });
+  }
   if (errno === EPERM && progType === PROG_TYPE.TRACING) {
     return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as fentry/fexit (EPERM): use a tracepoint`, { errno });
   }

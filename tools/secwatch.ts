@@ -1,0 +1,1 @@
+secwatch/secwatch.ts
