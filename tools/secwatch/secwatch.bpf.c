@@ -381,6 +381,30 @@ static __always_inline int decide(void *ctx, struct facts *f, bool has_path)
     return 0;
 }
 
+/* An event on the file at a descriptor (fchmod, ftruncate, finit_module); `flags` as the record's. */
+static __always_inline int fd_event(void *ctx, u32 kind, u32 syscall, long fd, u32 flags, u32 match_flags)
+{
+    struct facts *f = facts_begin(kind, syscall);
+    if (!f)
+        return 0;
+    f->rec.flags = flags;
+    f->match_flags = match_flags;
+    facts_fd_path(f, fd);
+    return decide(ctx, f, true);
+}
+
+/* An event on a name the caller passed, relative to dirfd (chmod, fchmodat, truncate). */
+static __always_inline int name_event(void *ctx, u32 kind, u32 syscall, long dirfd, const char *name, u32 flags, u32 match_flags)
+{
+    struct facts *f = facts_begin(kind, syscall);
+    if (!f)
+        return 0;
+    f->rec.flags = flags;
+    f->match_flags = match_flags;
+    facts_name_path(f, dirfd, name, true);
+    return decide(ctx, f, true);
+}
+
 /* ---- exec: once the new program is loaded, before its first instruction ---- */
 #if WATCH_EXEC
 #if HOOK_EXEC_RAW
@@ -454,13 +478,7 @@ static __always_inline int open_exit(void *ctx, long ret)
     pending_opens.delete(&tid);
     if (ret < 0)
         return 0;
-    struct facts *f = facts_begin(EVENT_OPEN, call.syscall);
-    if (!f)
-        return 0;
-    f->rec.flags = call.flags;
-    f->match_flags = open_bits(call.flags);
-    facts_fd_path(f, ret);
-    return decide(ctx, f, true);
+    return fd_event(ctx, EVENT_OPEN, call.syscall, ret, call.flags, open_bits(call.flags));
 }
 
 #if HAS_OPEN
@@ -546,14 +564,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_init_module)
 }
 #endif
 #if HAS_FINIT_MODULE
-TRACEPOINT_PROBE(syscalls, sys_enter_finit_module)
-{
-    struct facts *f = facts_begin(EVENT_MODULE, SYS_FINIT_MODULE);
-    if (!f)
-        return 0;
-    facts_fd_path(f, args->fd);
-    return decide(args, f, true);
-}
+TRACEPOINT_PROBE(syscalls, sys_enter_finit_module) { return fd_event(args, EVENT_MODULE, SYS_FINIT_MODULE, args->fd, 0, 0); }
 #endif
 #endif
 
@@ -561,13 +572,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_finit_module)
 #if WATCH_CHMOD
 static __always_inline int chmod_name(void *ctx, u32 syscall, long dirfd, const char *name, u32 mode)
 {
-    struct facts *f = facts_begin(EVENT_CHMOD, syscall);
-    if (!f)
-        return 0;
-    f->rec.flags = mode;
-    f->match_flags = mode & 07000;
-    facts_name_path(f, dirfd, name, true);
-    return decide(ctx, f, true);
+    return name_event(ctx, EVENT_CHMOD, syscall, dirfd, name, mode, mode & 07000);
 }
 #if HAS_CHMOD
 TRACEPOINT_PROBE(syscalls, sys_enter_chmod) { return chmod_name(args, SYS_CHMOD, AT_FDCWD_VALUE, args->filename, args->mode); }
@@ -579,16 +584,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_fchmodat) { return chmod_name(args, SYS_FCH
 TRACEPOINT_PROBE(syscalls, sys_enter_fchmodat2) { return chmod_name(args, SYS_FCHMODAT2, args->dfd, args->filename, args->mode); }
 #endif
 #if HAS_FCHMOD
-TRACEPOINT_PROBE(syscalls, sys_enter_fchmod)
-{
-    struct facts *f = facts_begin(EVENT_CHMOD, SYS_FCHMOD);
-    if (!f)
-        return 0;
-    f->rec.flags = args->mode;
-    f->match_flags = args->mode & 07000;
-    facts_fd_path(f, args->fd);
-    return decide(args, f, true);
-}
+TRACEPOINT_PROBE(syscalls, sys_enter_fchmod) { return fd_event(args, EVENT_CHMOD, SYS_FCHMOD, args->fd, args->mode, args->mode & 07000); }
 #endif
 #endif /* WATCH_CHMOD */
 
@@ -674,24 +670,10 @@ TRACEPOINT_PROBE(syscalls, sys_enter_bpf)
 /* ---- truncate/ftruncate ---- */
 #if WATCH_TRUNCATE
 #if HAS_TRUNCATE
-TRACEPOINT_PROBE(syscalls, sys_enter_truncate)
-{
-    struct facts *f = facts_begin(EVENT_TRUNCATE, SYS_TRUNCATE);
-    if (!f)
-        return 0;
-    facts_name_path(f, AT_FDCWD_VALUE, args->path, true);
-    return decide(args, f, true);
-}
+TRACEPOINT_PROBE(syscalls, sys_enter_truncate) { return name_event(args, EVENT_TRUNCATE, SYS_TRUNCATE, AT_FDCWD_VALUE, args->path, 0, 0); }
 #endif
 #if HAS_FTRUNCATE
-TRACEPOINT_PROBE(syscalls, sys_enter_ftruncate)
-{
-    struct facts *f = facts_begin(EVENT_TRUNCATE, SYS_FTRUNCATE);
-    if (!f)
-        return 0;
-    facts_fd_path(f, args->fd);
-    return decide(args, f, true);
-}
+TRACEPOINT_PROBE(syscalls, sys_enter_ftruncate) { return fd_event(args, EVENT_TRUNCATE, SYS_FTRUNCATE, args->fd, 0, 0); }
 #endif
 #endif /* WATCH_TRUNCATE */
 
