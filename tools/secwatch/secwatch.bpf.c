@@ -214,6 +214,9 @@ static __always_inline struct facts *facts_begin(u32 kind, u32 syscall)
     r->path2[0] = 0;
     r->pcomm[0] = 0;
     f->match_flags = 0;
+    /* comm is a hash key: NUL-padded. bpf_get_current_comm() pads only since Linux 6.x (6.1
+     * leaves the bytes after the NUL as the scratch's last event had them). */
+    __builtin_memset(r->comm, 0, sizeof(r->comm));
     bpf_get_current_comm(r->comm, sizeof(r->comm));
 #if USES_PCOMM
     bpfkit_current_parent_comm(r->pcomm);
