@@ -313,12 +313,14 @@ test('kill: the script dies by SIGKILL before writing its marker, /bin/true runs
   const denied = only(deny, ranDeny);
   if (/^secwatch: deny rules kill instead here: /m.test(deny.stderr)) {
     // No BPF LSM here: the deny is a kill, and the first alert says why.
+    t.diagnostic(`deny: BPF LSM refused here, killed instead: ${denied.output_fields['bpfkit.fallback']}`);
     assert.deepEqual(status(ranDeny), [['script', null, 9], ['true', 0, null]]);
     assert.equal(denied.output_fields['bpfkit.action'], 'killed');
     assert.equal(typeof denied.output_fields['bpfkit.fallback'], 'string');
     assert.match(denied.output, /^\S+ Critical Test binary run \(killed: deny unavailable\) \| /);
   } else {
     // The exec never happens: execve fails with EPERM (the workload exits 200 + errno).
+    t.diagnostic('deny: a BPF LSM program refused the exec with EPERM');
     assert.deepEqual(status(ranDeny), [['script', 201, null], ['true', 0, null]]);
     assert.equal(denied.output_fields['bpfkit.action'], 'denied');
     assert.match(denied.output, /^\S+ Critical Test binary run \(denied\) \| /);
