@@ -260,7 +260,14 @@ async function main(): Promise<void> {
       const r: NonNullable<Results['tools'][ToolName]> = {};
       results.tools[name] = r;
       if (!skip.has('startup')) { log(`${name}: start-up`); r.startup = await startup(bench, tool); }
-      if (!skip.has('overhead')) { log(`${name}: added cost`); r.overhead = await overhead(bench, tool); }
+      if (!skip.has('overhead')) {
+        log(`${name}: added cost`);
+        r.overhead = await overhead(bench, tool);
+        for (const variant of tool.variants ?? []) {
+          log(`${name}: added cost per ${variant.event}`);
+          (r.variants ??= []).push(await overhead(bench, { ...tool, ...variant }));
+        }
+      }
       if (name === 'execsnoop' && !skip.has('burst')) { log(`${name}: burst`); r.burst = await burst(bench, tool); }
       if (!skip.has('resources')) { log(`${name}: memory and CPU, ${opts.idleSeconds} s idle + ${opts.loadSeconds} s load per tracer`); r.resources = await resources(bench, tool); }
       if (name === 'tcptop' && !skip.has('flows')) {
@@ -276,6 +283,7 @@ async function main(): Promise<void> {
       if (r.startup) ts.push({ ...startupTable(name, r.startup, oneLinerMs), notes: [issue9Note(r.startup, r.resources, oneLinerMs)] });
       if (r.resources) ts.push(resourcesTable(name, r.resources, opts.loadSeconds, tool.event));
       if (r.overhead) ts.push(overheadTable(name, r.overhead));
+      for (const v of r.variants ?? []) ts.push(overheadTable(name, v));
       if (r.burst) ts.push(burstTable(r.burst));
       if (r.flows || r.drain) ts.push(flowsTable(r.flows, r.drain));
       if (r.xdp) ts.push(xdpVethTable(r.xdp));

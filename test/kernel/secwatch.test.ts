@@ -250,7 +250,7 @@ test('each default rule: its trigger raises exactly one alert with its fields, i
   assert.deepEqual(Object.fromEntries(choices.map((c) => [c.purpose, c.chosen])), expectedChoices(), run.stderr);
 });
 
-/** A rules file with one rule on exec below `dir`/bin/. */
+/** A rules file with a rule on exec below `dir`/bin/ and one on opening a file below `dir`/secret/. */
 function execRule(dir: string, action: 'kill' | 'alert'): string {
   const file = path.join(dir, 'rules.yaml');
   fs.writeFileSync(file, [
@@ -263,8 +263,18 @@ function execRule(dir: string, action: 'kill' | 'alert'): string {
     '  message: Test binary run',
     `  action: ${action}`,
     '  tags: [test]',
+    '- id: test-open',
+    '  name: Test open below a test directory',
+    '  priority: Critical',
+    '  event: open',
+    '  when:',
+    `    path_prefix: [${JSON.stringify(`${dir}/secret/`)}]`,
+    '  message: Test secret opened',
+    `  action: ${action}`,
     '',
   ].join('\n'));
+  fs.mkdirSync(path.join(dir, 'secret'));
+  fs.writeFileSync(path.join(dir, 'secret', 'file'), 'secret\n');
   fs.mkdirSync(path.join(dir, 'bin'));
   fs.writeFileSync(path.join(dir, 'bin', 'run.sh'), `#!/bin/sh\necho ran > ${dir}/marker\n`, { mode: 0o755 });
   return file;
@@ -277,30 +287,35 @@ test('kill: the script dies by SIGKILL before writing its marker, /bin/true runs
     fs.mkdirSync(path.join(base, m));
     return [m, path.join(base, m)];
   })) as Record<'kill' | 'deny' | 'dry', string>;
-  const kill = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.kill, 'kill'), '--only', 'test-exec']);
-  const deny = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.deny, 'alert'), '--only', 'test-exec', '--deny', 'test-exec']);
-  const dry = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.dry, 'kill'), '--only', 'test-exec', '--dry-run']);
+  const rules = 'test-exec,test-open';
+  const kill = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.kill, 'kill'), '--only', rules]);
+  const deny = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.deny, 'alert'), '--only', rules, '--deny', rules]);
+  const dry = startInTest(t, 'secwatch', ['--json', '--rules', execRule(dirs.dry, 'kill'), '--only', rules, '--dry-run']);
   await Promise.all([kill.ready, deny.ready, dry.ready]);
-  const steps = (dir: string): Step[] => [{ name: 'script', argv: [`${dir}/bin/run.sh`] }, { name: 'true', argv: ['/bin/true'] }];
+  const steps = (dir: string): Step[] => [
+    { name: 'script', argv: [`${dir}/bin/run.sh`] }, { name: 'true', argv: ['/bin/true'] }, { name: 'open', argv: ['/bin/cat', `${dir}/secret/file`] },
+  ];
   const ranKill = await runSteps(t, steps(dirs.kill));
   const ranDeny = await runSteps(t, steps(dirs.deny));
   const ranDry = await runSteps(t, steps(dirs.dry));
   await stopAll(kill, deny, dry);
 
-  /** The one alert of the run for the workload, on its script. */
-  const only = (run: typeof kill, w: typeof ranKill): Alert => {
+  /** The one alert of the run for the workload's script (its open with `step` 'open'). */
+  const only = (run: typeof kill, w: typeof ranKill, step: 'script' | 'open' = 'script'): Alert => {
     const by = alertsBySteps(jsonAlerts(run.stdout), w.pid, w.ran);
     assert.deepEqual(by.get('true'), []);
-    const list = by.get('script')!;
+    const list = by.get(step)!;
     assert.equal(list.length, 1, run.stdout);
     assertFalcoShape(list[0]);
-    assert.equal(list[0].output_fields['bpfkit.rule'], 'test-exec');
-    assert.equal(list[0].output_fields['proc.pid'], w.ran[0].pid);
+    assert.equal(list[0].output_fields['bpfkit.rule'], step === 'script' ? 'test-exec' : 'test-open');
+    assert.equal(list[0].output_fields['proc.pid'], w.ran.find((r) => r.name === step)!.pid);
     return list[0];
   };
   const status = (w: typeof ranKill) => w.ran.map((r) => [r.name, r.exit ?? null, r.signal ?? null]);
 
-  assert.deepEqual(status(ranKill), [['script', null, 9], ['true', 0, null]]);
+  // The open completes and cat dies before it reads: killed at the syscall's exit.
+  assert.deepEqual(status(ranKill), [['script', null, 9], ['true', 0, null], ['open', null, 9]]);
+  assert.equal(only(kill, ranKill, 'open').output_fields['bpfkit.action'], 'killed');
   assert.equal(fs.existsSync(`${dirs.kill}/marker`), false);
   const killed = only(kill, ranKill);
   assert.equal(killed.output_fields['bpfkit.action'], 'killed');
@@ -314,19 +329,23 @@ test('kill: the script dies by SIGKILL before writing its marker, /bin/true runs
   if (/^secwatch: deny rules kill instead here: /m.test(deny.stderr)) {
     // No BPF LSM here: the deny is a kill, and the first alert says why.
     t.diagnostic(`deny: BPF LSM refused here, killed instead: ${denied.output_fields['bpfkit.fallback']}`);
-    assert.deepEqual(status(ranDeny), [['script', null, 9], ['true', 0, null]]);
+    assert.deepEqual(status(ranDeny), [['script', null, 9], ['true', 0, null], ['open', null, 9]]);
+    assert.equal(only(deny, ranDeny, 'open').output_fields['bpfkit.action'], 'killed');
     assert.equal(denied.output_fields['bpfkit.action'], 'killed');
     assert.equal(typeof denied.output_fields['bpfkit.fallback'], 'string');
     assert.match(denied.output, /^\S+ Critical Test binary run \(killed: deny unavailable\) \| /);
   } else {
     // The exec never happens: execve fails with EPERM (the workload exits 200 + errno).
-    t.diagnostic('deny: a BPF LSM program refused the exec with EPERM');
-    assert.deepEqual(status(ranDeny), [['script', 201, null], ['true', 0, null]]);
+    // The open never happens either: cat says EPERM ("Operation not permitted") and exits 1.
+    t.diagnostic('deny: BPF LSM programs refused the exec and the open with EPERM');
+    assert.deepEqual(status(ranDeny), [['script', 201, null], ['true', 0, null], ['open', 1, null]]);
+    assert.equal(only(deny, ranDeny, 'open').output_fields['bpfkit.action'], 'denied');
     assert.equal(denied.output_fields['bpfkit.action'], 'denied');
     assert.match(denied.output, /^\S+ Critical Test binary run \(denied\) \| /);
   }
 
-  assert.deepEqual(status(ranDry), [['script', 0, null], ['true', 0, null]]);
+  assert.deepEqual(status(ranDry), [['script', 0, null], ['true', 0, null], ['open', 0, null]]);
+  assert.equal(only(dry, ranDry, 'open').output_fields['bpfkit.action'], 'would kill');
   assert.equal(fs.readFileSync(`${dirs.dry}/marker`, 'utf8'), 'ran\n');
   const held = only(dry, ranDry);
   assert.equal(held.output_fields['bpfkit.action'], 'would kill');

@@ -64,7 +64,9 @@ export function ourPath(bench: Bench): OurPath {
 }
 
 export function label(tracer: Tracer, p?: OurPath): string {
-  return tracer.kind === 'bpfkit' ? `bpfkit (${p === 'tsx' ? 'tsx' : 'installed'})` : tracer.id;
+  // Another of our tools beside the one measured (secwatch's rows beside opensnoop's) is named.
+  const ours = tracer.id === 'bpfkit' ? 'bpfkit' : `bpfkit ${tracer.id}`;
+  return tracer.kind === 'bpfkit' ? `${ours} (${p === 'tsx' ? 'tsx' : 'installed'})` : tracer.id;
 }
 
 interface Started {

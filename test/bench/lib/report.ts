@@ -19,6 +19,8 @@ export interface ToolResults {
   startup?: StartupRow[];
   resources?: ResourceRow[];
   overhead?: OverheadResult;
+  /** ToolBench.variants' added costs, in their order. */
+  variants?: OverheadResult[];
   burst?: BurstRow[];
   flows?: FlowsResult;
   xdp?: XdpRow[];

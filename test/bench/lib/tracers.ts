@@ -60,13 +60,16 @@ export interface ToolBench {
   overheadEvents?: number;
   /** Events the tracer counted, from its output after it stopped (where it prints a total). */
   counted?(tracer: Tracer, stdout: string): number | null;
+  /** More added-cost measurements of the same tool on other events (secwatch: exec beside open). */
+  variants?: Array<Pick<ToolBench, 'event' | 'tracers' | 'workload' | 'overheadEvents'>>;
 }
 
 export const BPFTRACE = ['/usr/bin/bpftrace', '/usr/sbin/bpftrace'].find((f) => fs.existsSync(f)) ?? 'bpftrace';
 
-export function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[]): Tracer {
+/** Our `tool`; `id` other than 'bpfkit' names it in the tables (another tool beside the one measured). */
+export function ours(tool: ToolName, modes: string[], args: (launch: Launch) => string[], id = 'bpfkit'): Tracer {
   return {
-    id: 'bpfkit',
+    id,
     kind: 'bpfkit',
     modes,
     ready: { stream: 'stderr', pattern: new RegExp(`^${tool}: ready$`, 'm') },
