@@ -229,7 +229,7 @@ test('only the events some rule watches get their hooks (WATCH_* true), and only
     'ring buffer',
   ]);
   assert.deepEqual([d.HAS_OPEN, d.HAS_OPENAT, d.HAS_OPENAT2, d.HAS_CREAT, d.HAS_PTRACE, d.HAS_CHMOD], [true, true, true, true, true, undefined]);
-  assert.deepEqual([d.HOOK_EXEC_RAW, d.N_RULES, d.SELF_TGID, d.LSM_DENY, d.DRY_RUN, d.EMIT_RECORDS, d.USES_PCOMM], [false, 2, 1234, false, false, true, false]);
+  assert.deepEqual([d.HOOK_EXEC_RAW, d.N_RULES, d.SELF_TGID, d.LSM_DENY, d.DRY_RUN, d.EMIT_RECORDS, d.USES_PCOMM], [false, 2, undefined, false, false, true, false]);
   assert.deepEqual(p.inactive, []);
 });
 
@@ -255,7 +255,7 @@ test('hooks per event: exec on the raw tracepoint with linux_binprm from BTF, el
     'syscalls:sys_enter_chmod', 'syscalls:sys_enter_fchmodat', 'syscalls:sys_enter_fchmodat2', 'syscalls:sys_enter_fchmod',
     'syscalls:sys_enter_dup2', 'syscalls:sys_enter_dup3',
   ]);
-  assert.deepEqual([...tables].sort(), ['comm_rules', 'path_rules', 'rule_set', 'uid_rules', 'value_rules']);
+  assert.deepEqual([...tables].sort(), ['comm_rules', 'path_rules', 'rule_set', 'self_pid', 'uid_rules', 'value_rules']);
 
   const noRaw = configureSecwatch(config(rules), kernel({ rawTracepoints: () => false }));
   assert.deepEqual([noRaw.defines!.HOOK_EXEC_RAW, noRaw.defines!.BPRM_ARG], [false, undefined]);

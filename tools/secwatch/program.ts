@@ -196,7 +196,6 @@ export function configureSecwatch(config: SecwatchConfig, kernel: KernelView = l
     USES_CONTAINER: usesContainer,
     FILTER_PID: config.pid !== undefined,
     TARGET_PID: config.pid ?? 0,
-    SELF_TGID: config.self,
     HOST_MNTNS: hostMountNamespace(),
     DRY_RUN: config.dryRun === true,
     EMIT_RECORDS: config.events,
@@ -240,6 +239,7 @@ export function configureSecwatch(config: SecwatchConfig, kernel: KernelView = l
           program.deny.fallback = err.message;
         }
       }
+      bpf.table('self_pid').set(u32Key(0), u32Key(config.self));
       program.populate(bpf);
       if (exec?.kind === 'raw') bpf.attachRawTracepoint({ tp: 'sched_process_exec', fnName: 'raw_tracepoint__sched_process_exec' });
       else if (exec) bpf.attachTracepoint({ tp: 'sched:sched_process_exec', fnName: 'tracepoint__sched__sched_process_exec' });

@@ -17,7 +17,6 @@
  *   HAS_<SYSCALL>           the syscall's tracepoints exist on this kernel
  *   USES_PCOMM              some rule names a parent comm: read it
  *   FILTER_PID/TARGET_PID   -p
- *   SELF_TGID               secwatch itself: never watched (it opens and loads what it must)
  *   HOST_MNTNS              PID 1's mount namespace: others are containers
  *   DRY_RUN                 take no action; report what would have been done
  *   EMIT_RECORDS            0: count only (the exporter)
@@ -168,9 +167,15 @@ BPF_TABLE("lru_hash", u32, struct pending_open, pending_opens, 10240);
 
 #define AT_FDCWD_VALUE -100
 
+/* secwatch itself is never watched (it opens and loads what it must). Its PID is a map's, not a
+ * #define: a program text with the PID in it would miss the compile cache on every start. */
+BPF_ARRAY(self_pid, u32, 1);
+
 static __always_inline bool watched_task(u32 tgid)
 {
-    if (tgid == SELF_TGID)
+    int zero = 0;
+    u32 *self = self_pid.lookup(&zero);
+    if (self && tgid == *self)
         return false;
 #if FILTER_PID
     if (tgid != TARGET_PID)
