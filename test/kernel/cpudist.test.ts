@@ -63,14 +63,20 @@ test('-P counts exactly the on-CPU slices each pinned child had, and their sum i
   assert.equal(await run.stop('SIGINT'), 0, run.stderr);
   assert.equal(children.length, 2);
   const lines = jsonLines(run.stdout);
+  // Less only what the kernel says it skipped: a sched_switch whose program did not run (a
+  // recursion miss, "N events not traced" at the end) ends no slice. A loaded CI run saw 127 of 128.
+  const missed = Number(/(\d+) events not traced/.exec(run.stderr)?.[1] ?? 0);
   for (const c of children) {
     const mine = lines.filter((l) => l.pid === c.pid);
     assert.equal(mine.length, 1, `one histogram for ${c.pid}`);
     // The parent read the zombie's schedstat: SLICES counts every switch-in of its whole life, and
     // each slice ended (the last one at exit), so each is one observation.
-    assert.equal(mine[0].count, c.slices, `slices of ${c.pid}`);
-    assert.equal(mine[0].data.reduce((n, d) => n + d.count, 0), c.slices);
-    assert.ok(sumFits(mine[0].sum_ns, c), `sum ${mine[0].sum_ns} ns vs RUN_NS ${c.runNs} (excluded ${c.excludedNs})`);
+    const count = mine[0].count;
+    assert.ok(count <= c.slices && count >= c.slices - missed, `${count} of ${c.slices} slices of ${c.pid}, ${missed} missed runs reported\n${run.stderr}`);
+    assert.equal(mine[0].data.reduce((n, d) => n + d.count, 0), count);
+    // A missed slice's length is unknown: then the sum is bounded from above only.
+    if (count === c.slices) assert.ok(sumFits(mine[0].sum_ns, c), `sum ${mine[0].sum_ns} ns vs RUN_NS ${c.runNs} (excluded ${c.excludedNs})`);
+    else assert.ok(mine[0].sum_ns - c.runNs <= sumBound(c) + c.excludedNs, `sum ${mine[0].sum_ns} ns vs RUN_NS ${c.runNs}`);
   }
 });
 
