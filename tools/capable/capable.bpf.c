@@ -65,9 +65,8 @@ struct unique_key {
 BPF_HASH(seen, struct unique_key, u8, 10240);
 #endif
 
-/* The tool's own process, left out (its bpf() and perf calls check capabilities): set by user
- * space before attaching, a map rather than a #define so that the compiled program is cached. */
-BPF_ARRAY(self_pid, u32, 1);
+/* The tool's own process is left out (its bpf() and perf calls check capabilities). */
+#include "bpfkit/self.h"
 
 #if COUNT_CHECKS
 /* Per CPU: a loop of checks on every CPU would otherwise contend on one counter. */
@@ -76,9 +75,7 @@ BPF_PERCPU_ARRAY(checks, u64, CAP_SLOTS * 2);
 
 static __always_inline bool process_traced(u32 tgid)
 {
-    int zero = 0;
-    u32 *self = self_pid.lookup(&zero);
-    if (self && tgid == *self)
+    if (bpfkit_is_self(tgid))
         return false;
 #if FILTER_PID
     if (tgid != TARGET_PID)

@@ -2,7 +2,7 @@
 // of the events some rule watches (and why each), how deny is enforced here, and the maps the
 // rules become. No text of a rule reaches the C: program.ts writes them into maps (populate).
 import fs from 'node:fs';
-import { isBpfError, type BPF } from 'bcc-node-bindings';
+import { isBpfError, type ArrayTable, type BPF } from 'bcc-node-bindings';
 import { burstRingBufferPages } from '../../lib/run/event-channel.ts';
 import { chooseAttach, type AttachCandidate, type AttachChoice } from '../../lib/run/attach-plan.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
@@ -239,7 +239,7 @@ export function configureSecwatch(config: SecwatchConfig, kernel: KernelView = l
           program.deny.fallback = err.message;
         }
       }
-      bpf.table('self_pid').set(u32Key(0), u32Key(config.self));
+      bpf.table<ArrayTable<number>>('self_pid').set(0, config.self);
       program.populate(bpf);
       if (exec?.kind === 'raw') bpf.attachRawTracepoint({ tp: 'sched_process_exec', fnName: 'raw_tracepoint__sched_process_exec' });
       else if (exec) bpf.attachTracepoint({ tp: 'sched:sched_process_exec', fnName: 'tracepoint__sched__sched_process_exec' });

@@ -31,6 +31,7 @@
 #include "bpfkit/fd.h"
 #include "bpfkit/file_path.h"
 #include "bpfkit/parent_comm.h"
+#include "bpfkit/self.h"
 
 /* tools/secwatch/model.ts EVENT_KINDS */
 #define EVENT_EXEC 0
@@ -167,15 +168,10 @@ BPF_TABLE("lru_hash", u32, struct pending_open, pending_opens, 10240);
 
 #define AT_FDCWD_VALUE -100
 
-/* secwatch itself is never watched (it opens and loads what it must). Its PID is a map's, not a
- * #define: a program text with the PID in it would miss the compile cache on every start. */
-BPF_ARRAY(self_pid, u32, 1);
-
+/* secwatch itself is never watched (it opens and loads what it must). */
 static __always_inline bool watched_task(u32 tgid)
 {
-    int zero = 0;
-    u32 *self = self_pid.lookup(&zero);
-    if (self && tgid == *self)
+    if (bpfkit_is_self(tgid))
         return false;
 #if FILTER_PID
     if (tgid != TARGET_PID)
