@@ -197,6 +197,12 @@ test('each default rule: its trigger raises exactly one alert with its fields, i
     ['chmod-755', ['/bin/chmod', '755', modeFile], null, {}],
     ['chmod-setuid', ['/bin/chmod', 'u+s', modeFile], 'setuid-bit', { 'fd.name': modeFile, 'evt.arg.mode': '04755', 'proc.name': 'chmod' }],
     ['symlink-hostname', ['/bin/ln', '-s', '/etc/hostname', `${dir}/hostname-link`], null, {}],
+    // Names with "." and ".." segments: the kernel lets every path condition pass, user space
+    // collapses the name and decides (a prefix rule must not be sidestepped with "/x/../").
+    ['symlink-hostname-dotted', ['/bin/ln', '-s', '/etc/../etc/./hostname', `${dir}/hostname-dotted`], null, {}],
+    ['symlink-shadow-dotted', ['/bin/ln', '-s', '/etc/../etc//shadow', `${dir}/shadow-dotted`], 'symlink-sensitive',
+      { 'fs.path.target': '/etc/shadow', 'fs.path.name': `${dir}/shadow-dotted`, 'evt.type': 'symlinkat' }],
+    ['chmod-setuid-dotted', ['/bin/chmod', 'u+s', `${dir}/./../${path.basename(dir)}/mode`], 'setuid-bit', { 'fd.name': modeFile, 'evt.arg.mode': '04755' }],
     ['symlink-shadow', ['/bin/ln', '-s', '/etc/shadow', `${dir}/shadow-link`], 'symlink-sensitive',
       { 'fs.path.target': '/etc/shadow', 'fs.path.name': `${dir}/shadow-link`, 'evt.type': 'symlinkat' }],
     ...(hardLinkable ? [['hardlink-shadow', ['/bin/ln', '/etc/shadow', `${dir}/shadow-hardlink`], 'symlink-sensitive',

@@ -123,24 +123,24 @@ test('strings fill their field without a NUL; an unknown syscall number is shown
 // ---- the rules as map entries ----
 
 const slot = (s: Partial<RuleSlot> & { event: number }): RuleSlot => ({
-  needPath: false, needComm: false, needPcomm: false, flagsAny: 0, container: 0, action: 0, uids: [], uidNot: false, values: [], ...s,
+  needPath: false, pathCond: false, needComm: false, needPcomm: false, flagsAny: 0, container: 0, action: 0, uids: [], uidNot: false, values: [], ...s,
 });
 
-/** struct rule_set's u64 words: by_event[16], need_path, need_comm, need_pcomm, need_uid, need_value, need_flags, by_flag[12], container_only, host_only, lsm_deny, acting. */
+/** struct rule_set's u64 words: by_event[16], need_path, need_comm, need_pcomm, need_uid, need_value, need_flags, by_flag[12], container_only, host_only, lsm_deny, acting, path_cond. */
 function words(b: Buffer): bigint[] {
   return Array.from({ length: b.length / 8 }, (_, i) => b.readBigUInt64LE(i * 8));
 }
 
-test('ruleSetBytes: struct rule_set, 38 words, bit i for rule i in every mask that holds for it', () => {
+test('ruleSetBytes: struct rule_set, 39 words, bit i for rule i in every mask that holds for it', () => {
   const slots = [
-    slot({ event: 1, needPath: true, needComm: true, flagsAny: 1 | 8 }),                      // open, read or trunc
+    slot({ event: 1, needPath: true, pathCond: true, needComm: true, flagsAny: 1 | 8 }),      // open, read or trunc
     slot({ event: 5, needPcomm: true, flagsAny: 0o4000 | 0o2000, container: 1, action: 1 }),  // chmod setuid/setgid, kill
     slot({ event: 2, uids: [0], values: [22], container: 2, action: 2 }),                       // connect, deny
     slot({ event: 1, uids: [1000], uidNot: true }),                                             // uid_not needs no uid
   ];
   const w = words(ruleSetBytes(slots, true));
-  assert.equal(w.length, 38);
-  const expected = new Array<bigint>(38).fill(0n);
+  assert.equal(w.length, 39);
+  const expected = new Array<bigint>(39).fill(0n);
   expected[1] = 0b1001n;      // by_event[open]
   expected[5] = 0b0010n;      // by_event[chmod]
   expected[2] = 0b0100n;      // by_event[connect]
@@ -158,11 +158,12 @@ test('ruleSetBytes: struct rule_set, 38 words, bit i for rule i in every mask th
   expected[35] = 0b0100n;     // host_only
   expected[36] = 0b0100n;     // lsm_deny
   expected[37] = 0b0110n;     // acting
+  expected[38] = 0b0001n;     // path_cond
   assert.deepEqual(w, expected);
   // Without the LSM hooks, the deny rule is the syscall hooks' to enforce (a kill): not in lsm_deny.
   const noLsm = words(ruleSetBytes(slots, false));
   assert.deepEqual([noLsm[36], noLsm[37]], [0n, 0b0110n]);
-  assert.deepEqual(words(ruleSetBytes([], false)), new Array<bigint>(38).fill(0n));
+  assert.deepEqual(words(ruleSetBytes([], false)), new Array<bigint>(39).fill(0n));
 });
 
 test('rule 63 is the top bit of a u64', () => {
@@ -332,7 +333,7 @@ test('where the LSM attach is refused at load time, attach() turns deny into kil
   };
   p.attach(bpf as unknown as BPF);
   assert.deepEqual([p.deny.lsm, p.deny.fallback], [false, 'attach lsm/bprm_check_security: Permission denied']);
-  assert.deepEqual(words(ruleSet!).slice(36), [0n, 1n]);
+  assert.deepEqual(words(ruleSet!).slice(36, 38), [0n, 1n]);
 });
 
 test('no syscall tracepoints: refused with a reason', () => {

@@ -73,7 +73,7 @@ test('the defaults compile: one slot per rule, the events watched, values and fl
   assert.equal(k.usesPcomm, true);
   const slot = (id: string) => k.slots[rules.findIndex((r) => r.id === id)];
   assert.deepEqual(slot('sensitive-read'), {
-    event: EVENT_KINDS.indexOf('open'), needPath: true, needComm: false, needPcomm: false, flagsAny: 1,
+    event: EVENT_KINDS.indexOf('open'), needPath: true, pathCond: true, needComm: false, needPcomm: false, flagsAny: 1,
     container: 0, action: 0, uids: [], uidNot: false, values: [],
   });
   assert.equal(slot('write-etc').flagsAny, 2 | 4 | 8 | 16);

@@ -176,6 +176,7 @@ function outcomeSuffix(alert: Alert): string {
     case 'denied': return ' (denied)';
     case 'would kill': return ' (would kill: dry run)';
     case 'would deny': return ' (would deny: dry run)';
+    case 'not enforced': return ' (not enforced: "." or ".." in the name, resolved after the call)';
   }
 }
 

@@ -1,5 +1,6 @@
 // secwatch's records: secwatch.bpf.c's struct alert_record as a SecEvent (model.ts). The layout is
 // fixed by the C struct; the test of the decoder builds records byte by byte from it.
+import path from 'node:path';
 import { EVENT_KINDS, type SecEvent } from './model.ts';
 
 /** secwatch.bpf.c's SYS_* numbers: the call behind an event. */
@@ -57,6 +58,11 @@ export function decodeAlertRecord(buf: Buffer): SecEvent {
     path: cString(buf, 128, 256),
   };
   if (buf.readUInt32LE(72)) ev.pathTruncated = true;
+  // "." and ".." collapsed as the kernel would resolve them (symbolic links aside).
+  if (buf.readUInt32LE(76)) {
+    ev.unresolved = true;
+    ev.path = path.posix.normalize(ev.path);
+  }
   const flags = buf.readUInt32LE(56);
   switch (kind) {
     case 'open': case 'chmod': ev.flags = flags; break;

@@ -112,6 +112,8 @@ export interface RuleSlot {
   event: number;
   /** The rule has path or pathPrefix: its bit must be in the path's include mask. */
   needPath: boolean;
+  /** The rule has any path condition, exceptions and suffixes included. */
+  pathCond: boolean;
   needComm: boolean;
   needPcomm: boolean;
   /** open: OPEN_FLAGS bits, chmod: MODE_BITS bits; any must be set. 0: no condition. */
@@ -184,6 +186,11 @@ export interface SecEvent {
   path: string;
   /** The path was longer than the kernel keeps (PATH_LEN - 1 bytes): its start is cut. */
   pathTruncated?: boolean;
+  /**
+   * The name had "." or ".." segments (or "//"), which the kernel side does not collapse: `path`
+   * is collapsed here, the rules' path conditions decided here, and no action was taken.
+   */
+  unresolved?: boolean;
   /** link/symlink: the new name. */
   linkPath?: string;
   /** open: the O_* flags as passed; chmod: the mode. */
@@ -202,4 +209,4 @@ export interface SecEvent {
 }
 
 /** How an action ended, for the alert: `killed`, `denied`, `would kill`/`would deny` (dry run). */
-export type Outcome = 'killed' | 'denied' | 'would kill' | 'would deny';
+export type Outcome = 'killed' | 'denied' | 'would kill' | 'would deny' | 'not enforced';

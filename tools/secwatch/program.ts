@@ -252,14 +252,14 @@ export function configureSecwatch(config: SecwatchConfig, kernel: KernelView = l
 
 // ---- the rules as map entries: secwatch.bpf.c's struct rule_set, masks, path_key, comm_key ----
 
-const RULE_SET_WORDS = 16 + 6 + 12 + 4;
+const RULE_SET_WORDS = 16 + 6 + 12 + 5;
 
 /** The slots as secwatch.bpf.c's struct rule_set: one mask per condition, bit i for rule i. */
 export function ruleSetBytes(slots: RuleSlot[], lsmAttached: boolean): Buffer {
   const words = new Array<bigint>(RULE_SET_WORDS).fill(0n);
   const [NEED_PATH, NEED_COMM, NEED_PCOMM, NEED_UID, NEED_VALUE, NEED_FLAGS] = [16, 17, 18, 19, 20, 21];
   const BY_FLAG = 22;
-  const [CONTAINER_ONLY, HOST_ONLY, LSM_DENY, ACTING] = [34, 35, 36, 37];
+  const [CONTAINER_ONLY, HOST_ONLY, LSM_DENY, ACTING, PATH_COND] = [34, 35, 36, 37, 38];
   slots.forEach((slot, i) => {
     const bit = 1n << BigInt(i);
     words[slot.event] |= bit;
@@ -275,6 +275,7 @@ export function ruleSetBytes(slots: RuleSlot[], lsmAttached: boolean): Buffer {
     // Without the LSM hooks a deny rule is enforced as kill, by the syscall hooks.
     if (slot.action === ACTIONS.indexOf('deny') && lsmAttached) words[LSM_DENY] |= bit;
     if (slot.action !== ACTIONS.indexOf('alert')) words[ACTING] |= bit;
+    if (slot.pathCond) words[PATH_COND] |= bit;
   });
   const b = Buffer.alloc(RULE_SET_WORDS * 8);
   words.forEach((w, i) => b.writeBigUInt64LE(w, i * 8));

@@ -459,6 +459,7 @@ export function compileRules(rules: Rule[]): KernelRules {
     return {
       event: EVENT_KINDS.indexOf(rule.event),
       needPath: !!(w.path?.length || w.pathPrefix?.length),
+      pathCond: !!(w.path?.length || w.pathPrefix?.length || w.pathNot?.length || w.pathPrefixNot?.length || w.pathSuffix?.length),
       needComm: !!w.comm?.length,
       needPcomm: !!w.pcomm?.length,
       flagsAny: flags,
@@ -500,12 +501,19 @@ export function compileRules(rules: Rule[]): KernelRules {
 
 /**
  * The part of a rule the kernel could not decide, for an event the kernel matched: path_suffix,
- * and exact paths when the path filled the kernel's buffer (PATH_LEN-1 bytes or more: the kernel
- * saw a cut path, and a listed path equal to the cut one may not be the real one).
+ * exact paths when the path filled the kernel's buffer (PATH_LEN-1 bytes or more: the kernel
+ * saw a cut path, and a listed path equal to the cut one may not be the real one), and every path
+ * condition of a name with "." or ".." segments (`unresolved`: the kernel let them all pass).
  */
-export function userSpaceHolds(rule: Rule, event: { path: string }): boolean {
+export function userSpaceHolds(rule: Rule, event: { path: string; unresolved?: boolean }): boolean {
   const w = rule.when;
   const path = event.path;
+  if (event.unresolved) {
+    const listed = (list?: string[]): boolean => !!list?.includes(path);
+    const under = (list?: string[]): boolean => !!list?.some((p) => path.startsWith(p));
+    if ((w.path || w.pathPrefix) && !listed(w.path) && !under(w.pathPrefix)) return false;
+    if (listed(w.pathNot) || under(w.pathPrefixNot)) return false;
+  }
   const cut = Buffer.byteLength(path) >= PATH_LEN - 1;
   if (w.pathSuffix && !cut && !w.pathSuffix.some((s) => path.endsWith(s))) return false;
   if (cut && (w.path || w.pathNot)) {

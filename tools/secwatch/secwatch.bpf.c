@@ -68,6 +68,7 @@ struct rule_set {
     u64 host_only;
     u64 lsm_deny;            /* deny rules the LSM hooks enforce (0 where they are not attached) */
     u64 acting;              /* kill and deny rules */
+    u64 path_cond;           /* rules with any path condition (exceptions included) */
 };
 
 struct masks {
@@ -117,7 +118,7 @@ struct alert_record {
     u32 value2;      /* ptrace: the target pid; dup: the old fd; connect: the family */
     u32 in_container;
     u32 truncated;   /* the path was cut at its start */
-    u32 pad;
+    u32 unresolved;  /* a name with "." or ".." segments (or "//"): user space decides its path */
     u8 addr[16];     /* connect: IPv4 (first 4 bytes) or IPv6 */
     char comm[16];
     char pcomm[16];
@@ -211,6 +212,7 @@ static __always_inline struct facts *facts_begin(u32 kind, u32 syscall)
     r->value = 0;
     r->value2 = 0;
     r->truncated = 0;
+    r->unresolved = 0;
     r->path[0] = 0;
     r->path2[0] = 0;
     r->pcomm[0] = 0;
@@ -241,6 +243,31 @@ static __always_inline void facts_take_path(struct facts *f)
     f->rec.truncated = f->work.truncated;
 }
 
+/* Whether a name has a "." or ".." segment, or an empty one ("a//b"): the kernel resolves those,
+ * this program does not (collapsing them is a loop the verifier would have to walk with every
+ * state), so the path built from such a name is not the file's, and a prefix rule could be
+ * sidestepped with "/tmp/../dev/shm/x". Such events go to user space for their path conditions. */
+static __always_inline bool name_has_dot_segments(const char *name, u32 len)
+{
+    bool dotted = false;
+    u32 seg = 0;   /* in the current segment: 0 nothing yet, 1 ".", 2 "..", 3 anything else */
+    for (u32 i = 0; i < BPFKIT_PATH_MAX - 1; i++) {
+        if (i >= len)
+            break;
+        char c = name[i & (BPFKIT_PATH_MAX - 1)];
+        if (c == '/') {
+            if (i > 0 && seg < 3)
+                dotted = true;
+            seg = 0;
+        } else if (c == '.' && seg < 2) {
+            seg++;
+        } else {
+            seg = 3;
+        }
+    }
+    return dotted || seg == 1 || seg == 2;
+}
+
 /* A name the caller passed, with its directory fd: absolute as given, else resolved from the
  * directory (the working directory for AT_FDCWD). "." and ".." are kept as written. `user`: the
  * name is in the caller's memory (else the kernel's, as a tracepoint's string). */
@@ -253,6 +280,7 @@ static __always_inline void facts_name_path(struct facts *f, long dirfd, const c
         facts_take_path(f);
         return;
     }
+    f->rec.unresolved = name_has_dot_segments(tmp, n - 1);
     if (tmp[0] != '/' && bpfkit_path_slash(w)) {
         const char *dir = 0;
         /* dirfd is an int: a tracepoint field of 8 bytes widens it without its sign. */
@@ -308,8 +336,12 @@ static __always_inline u64 match_rules(struct facts *f, bool has_path, bool lsm)
         f->key.prefixlen = 0;
     }
     struct masks path = {};
-    if (has_path)
+    if (has_path && r->unresolved) {
+        /* Every path condition holds for now; user space decides them on the collapsed path. */
+        path.include = ~0ULL;
+    } else if (has_path) {
         path = masks_of(path_rules.lookup(&f->key));
+    }
     m &= (path.include | ~set->need_path) & ~path.exclude;
     struct masks comm = masks_of(comm_rules.lookup((struct comm_key *)r->comm));
     m &= (comm.include | ~set->need_comm) & ~comm.exclude;
@@ -343,6 +375,9 @@ static __always_inline bool report(void *ctx, struct facts *f, u64 matched, bool
     int zero = 0;
     struct rule_set *set = rule_set.lookup(&zero);
     u64 acting = set ? matched & set->acting : 0;
+    /* A match user space has yet to confirm is never acted on in the kernel. */
+    if (set && r->unresolved)
+        acting &= ~set->path_cond;
     for (u32 i = 0; i < N_RULES; i++) {
         if (!(matched & (1ULL << i)))
             continue;

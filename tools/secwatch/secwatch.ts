@@ -66,9 +66,10 @@ await runTool<Options>(spec, async (ctx) => {
         rejected.set(bit, (rejected.get(bit) ?? 0n) + 1n);
         return;
       }
+      const enforced = enforcedAction(rule, program.deny.lsm);
       const alert: Alert = {
         rule, event, hostname, ...wallTime(times, event.ts),
-        outcome: outcomeOf(event, bit, enforcedAction(rule, program.deny.lsm)),
+        outcome: outcomeOf(event, bit, enforced) ?? (event.unresolved && enforced !== 'alert' && !o['dry-run'] ? 'not enforced' : undefined),
       };
       // Why a deny rule killed instead: said on its first alert.
       if (rule.action === 'deny' && !program.deny.lsm && !fallbackSaid.has(rule.id)) {
