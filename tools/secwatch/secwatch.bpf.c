@@ -247,14 +247,16 @@ static __always_inline void facts_take_path(struct facts *f)
  * this program does not (collapsing them is a loop the verifier would have to walk with every
  * state), so the path built from such a name is not the file's, and a prefix rule could be
  * sidestepped with "/tmp/../dev/shm/x". Such events go to user space for their path conditions. */
-static __always_inline bool name_has_dot_segments(const char *name, u32 len)
+static __always_inline bool name_has_dot_segments(const char *name)
 {
     bool dotted = false;
     u32 seg = 0;   /* in the current segment: 0 nothing yet, 1 ".", 2 "..", 3 anything else */
+    /* Up to the NUL, not to a length: a bound the compiler can fold into the length (which the
+     * caller checked) leaves Linux 6.1's verifier walking the loop past the buffer. */
     for (u32 i = 0; i < BPFKIT_PATH_MAX - 1; i++) {
-        if (i >= len)
-            break;
         char c = name[i & (BPFKIT_PATH_MAX - 1)];
+        if (!c)
+            break;
         if (c == '/') {
             if (i > 0 && seg < 3)
                 dotted = true;
@@ -280,7 +282,7 @@ static __always_inline void facts_name_path(struct facts *f, long dirfd, const c
         facts_take_path(f);
         return;
     }
-    f->rec.unresolved = name_has_dot_segments(tmp, n - 1);
+    f->rec.unresolved = name_has_dot_segments(tmp);
     if (tmp[0] != '/' && bpfkit_path_slash(w)) {
         const char *dir = 0;
         /* dirfd is an int: a tracepoint field of 8 bytes widens it without its sign. */
