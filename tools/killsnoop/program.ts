@@ -4,6 +4,7 @@
 import type { BPF } from 'bcc-node-bindings';
 import { busyRingBufferPages } from '../../lib/run/event-channel.ts';
 import { chooseAttach } from '../../lib/run/attach-plan.ts';
+import { syscallRungs, type SyscallHooks } from '../../lib/run/syscall-rungs.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { SYSCALLS } from './events.ts';
@@ -39,16 +40,12 @@ const SYSCALL_NUMBERS: Record<string, Record<Syscall, number>> = {
   riscv64: { kill: 129, tkill: 130, tgkill: 131, pidfd_send_signal: 424, rt_sigqueueinfo: 138, rt_tgsigqueueinfo: 240 },
 };
 
-type Hooks =
-  | { kind: 'tracepoint'; syscalls: Syscall[] }
-  | { kind: 'raw'; numbers: Record<Syscall, number> }
-  | { kind: 'kprobe'; functions: Array<[Syscall, string]> };
+type Hooks = SyscallHooks<Syscall> | { kind: 'kprobe'; functions: Array<[Syscall, string]> };
 
 /** The highest signal -s takes: SIGRTMAX. */
 export const MAX_SIGNAL = 64;
 
 export function configureKillsnoop(config: KillsnoopConfig, kernel: KernelView = liveKernel(), arch: string = process.arch): KillsnoopProgram {
-  const hasTracepoints = (s: Syscall) => kernel.tracepoint('syscalls', `sys_enter_${s}`) && kernel.tracepoint('syscalls', `sys_exit_${s}`);
   // Looked up only when the tracepoints are missing: reading /proc/kallsyms takes 100 ms.
   let functions: Array<[Syscall, string]> | undefined;
   const kernelFunctions = () => (functions ??= SYSCALLS.flatMap(({ name }) => {
@@ -56,18 +53,7 @@ export function configureKillsnoop(config: KillsnoopConfig, kernel: KernelView =
     return fn ? [[name, fn] as [Syscall, string]] : [];
   }));
   const hooks = chooseAttach<Hooks>('signals sent by kill(), tkill(), tgkill(), pidfd_send_signal(), rt_(tg)sigqueueinfo()', [
-    {
-      label: 'tracepoints syscalls:sys_enter_* and sys_exit_* of each',
-      // kill is in every kernel: without its tracepoints there are no syscall tracepoints at all.
-      unavailable: () => (hasTracepoints('kill') ? null : 'this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS is off)'),
-      get value(): Hooks { return { kind: 'tracepoint', syscalls: SYSCALLS.map((s) => s.name).filter(hasTracepoints) }; },
-    },
-    {
-      label: 'raw tracepoints sys_enter and sys_exit (every syscall runs them; the six are picked by number)',
-      unavailable: () => (!kernel.rawTracepoints() ? 'needs Linux 4.17'
-        : !SYSCALL_NUMBERS[arch] ? `the syscall numbers of ${arch} are not known to killsnoop` : null),
-      value: { kind: 'raw', numbers: SYSCALL_NUMBERS[arch] },
-    },
+    ...syscallRungs(kernel, { tool: 'killsnoop', syscalls: SYSCALLS.map((s) => s.name), always: 'kill', countWord: 'the six', numbers: SYSCALL_NUMBERS, arch }),
     {
       get label() { return `kprobes and kretprobes on ${kernel.kprobes() && kernelFunctions().length ? kernelFunctions().map(([, fn]) => fn).join(', ') : 'the syscall functions'}`; },
       unavailable: () => (!kernel.kprobes() ? 'this kernel has no kprobes'

@@ -112,7 +112,7 @@ export async function exporterMetrics(ctx: ToolContext<unknown>, seriesLimit: nu
     throw err;
   }
   const bpf = ctx.load({ ...program, autoAttach: false });
-  program.populate(bpf);
+  // attach() writes the rules into the maps first.
   ctx.attach(bpf, program);
   return secwatchCollector(bpf, program.rules, seriesLimit, { denyByLsm: program.deny.lsm });
 }

@@ -40,7 +40,7 @@ export interface SecwatchProgram extends ToolProgram {
   /** Rules whose event this kernel cannot hook, with why (they never alert). */
   inactive: Array<{ rule: Rule; reason: string }>;
   deny: DenyEnforcement;
-  /** Writes the rules into the program's maps (attach() does it; harmless twice). */
+  /** Writes the rules into the program's maps (attach() does it, before the syscall hooks). */
   populate(bpf: BPF): void;
 }
 

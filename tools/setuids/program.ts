@@ -3,6 +3,7 @@
 import type { BPF } from 'bcc-node-bindings';
 import { burstRingBufferPages } from '../../lib/run/event-channel.ts';
 import { chooseAttach } from '../../lib/run/attach-plan.ts';
+import { syscallRungs, type SyscallHooks } from '../../lib/run/syscall-rungs.ts';
 import type { DefineValue, ToolProgram } from '../../lib/run/program.ts';
 import { liveKernel, type KernelView } from '../../lib/kernel/view.ts';
 import { SYSCALLS, type Syscall } from './events.ts';
@@ -28,24 +29,11 @@ const SYSCALL_NUMBERS: Record<string, Record<Syscall, number>> = {
   riscv64: { setuid: 146, setgid: 144, setreuid: 145, setregid: 143, setresuid: 147, setresgid: 149, setfsuid: 151, setfsgid: 152 },
 };
 
-type Hooks = { kind: 'tracepoint'; syscalls: Syscall[] } | { kind: 'raw'; numbers: Record<Syscall, number> };
+type Hooks = SyscallHooks<Syscall>;
 
 export function configureSetuids(config: SetuidsConfig, kernel: KernelView = liveKernel(), arch: string = process.arch): SetuidsProgram {
-  const hasTracepoints = (s: Syscall) => kernel.tracepoint('syscalls', `sys_enter_${s}`) && kernel.tracepoint('syscalls', `sys_exit_${s}`);
-  const hooks = chooseAttach<Hooks>('setuid(), setgid(), setreuid(), setregid(), setresuid(), setresgid(), setfsuid(), setfsgid()', [
-    {
-      label: 'tracepoints syscalls:sys_enter_* and sys_exit_* of each',
-      // setuid is in every kernel: without its tracepoints there are no syscall tracepoints at all.
-      unavailable: () => (hasTracepoints('setuid') ? null : 'this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS is off)'),
-      get value(): Hooks { return { kind: 'tracepoint', syscalls: SYSCALLS.map((s) => s.name).filter(hasTracepoints) }; },
-    },
-    {
-      label: 'raw tracepoints sys_enter and sys_exit (every syscall runs them; the eight are picked by number)',
-      unavailable: () => (!kernel.rawTracepoints() ? 'needs Linux 4.17'
-        : !SYSCALL_NUMBERS[arch] ? `the syscall numbers of ${arch} are not known to setuids` : null),
-      value: { kind: 'raw', numbers: SYSCALL_NUMBERS[arch] },
-    },
-  ]);
+  const hooks = chooseAttach<Hooks>('setuid(), setgid(), setreuid(), setregid(), setresuid(), setresgid(), setfsuid(), setfsgid()',
+    syscallRungs(kernel, { tool: 'setuids', syscalls: SYSCALLS.map((s) => s.name), always: 'setuid', countWord: 'the eight', numbers: SYSCALL_NUMBERS, arch }));
   const stream = chooseAttach('event records', [
     { label: 'ring buffer', unavailable: () => (kernel.ringBuffer() ? null : 'needs Linux 5.8'), value: true },
     { label: 'perf buffer', unavailable: () => null, value: false },
