@@ -11,7 +11,7 @@ import { onlineCpus, tracefsPath } from './kernel.ts';
 import { kprobesAvailable, tracepointExists } from './features.ts';
 import { openUprobeEvent, symbolFileOffset, uprobePmu } from './uprobe.ts';
 
-export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'lsm' | 'xdp';
+export type LinkKind = 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kretprobe' | 'uprobe' | 'uretprobe' | 'perf_event' | 'kfunc' | 'lsm' | 'xdp' | 'socket_filter';
 
 export interface Link {
   kind: LinkKind;

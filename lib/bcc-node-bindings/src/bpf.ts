@@ -15,6 +15,7 @@ import { obtainArtifact, type CacheStatus } from './compile-cache.ts';
 import { ProgramImage } from './image.ts';
 import { attachXdp, type XdpAttachment, type XdpOptions } from './xdp.ts';
 import { programInfo } from './object-info.ts';
+import { attachSocketFilter } from './socket-filter.ts';
 
 export interface BPFOptions {
   /** The C program. Give this or `srcFile`. */
@@ -44,6 +45,18 @@ export interface LoadedFunction {
   name: string;
   fd: number;
   progType: number;
+  /** The verifier's log of the load, when loadFunc was asked for it. */
+  verifierLog?: string;
+}
+
+export interface LoadFuncOptions {
+  /**
+   * Ask the verifier for its log (BPF_LOG_LEVEL): 1 the instructions it walked with the register
+   * states at branches, 2 the state after every instruction, 4 only the statistics line
+   * ("processed N insns …"). A refused load's whole log is on the BpfError's `verifierLog`
+   * whatever the level.
+   */
+  verifierLog?: 1 | 2 | 4 | 5 | 6;
 }
 
 // Warnings the kernel's own headers trigger with clang 14; the program's warnings stay on.
@@ -95,12 +108,15 @@ export class BPF {
     return this.live().functionNames();
   }
 
-  /** Loads a function into the kernel as the given program type (once; later calls return the same fd). */
-  loadFunc(name: string, progType: number, attachType = -1): LoadedFunction {
+  /**
+   * Loads a function into the kernel as the given program type (once; later calls return the same
+   * fd). A program the verifier refuses throws a BpfError with code 'VERIFIER' and its log.
+   */
+  loadFunc(name: string, progType: number, attachType = -1, options: LoadFuncOptions = {}): LoadedFunction {
     const existing = this.functions.get(name);
     if (existing) return existing;
-    const fd = this.live().loadFunction(name, progType, attachType);
-    const fn = { name, fd, progType };
+    const { fd, log } = this.live().loadFunction(name, progType, attachType, options.verifierLog ?? 0);
+    const fn: LoadedFunction = log === undefined ? { name, fd, progType } : { name, fd, progType, verifierLog: log };
     this.functions.set(name, fn);
     return fn;
   }
@@ -171,6 +187,19 @@ export class BPF {
     const { link, attachment } = attachXdp(fn.fd, fn.name, ifname, options);
     this.track(link);
     return attachment;
+  }
+
+  /**
+   * Loads `fnName` as a socket filter and attaches it to a new raw packet socket bound to
+   * `ifname` (bcc's attach_raw_socket): the program sees every packet the interface sends and
+   * receives, from the Ethernet header on, and its return value is how many bytes the socket
+   * keeps (0 drops the copy; the packet itself goes on). Returns the socket's fd, closed by close().
+   */
+  attachRawSocket(fnName: string, ifname: string): number {
+    const fn = this.loadFunc(fnName, PROG_TYPE.SOCKET_FILTER);
+    const link = attachSocketFilter(fn.fd, fn.name, ifname);
+    this.track(link);
+    return link.socketFd;
   }
 
   /** Everything attached so far, for `--explain`. */

@@ -22,12 +22,16 @@ export interface BpfErrorDetails {
   errno?: number;
   /** Compiler diagnostics or the tail of the verifier log. */
   log?: string;
+  /** The verifier's whole log, when a load was refused by it. */
+  verifierLog?: string;
 }
 
 export class BpfError extends Error {
   readonly code: BpfErrorCode;
   readonly errno?: number;
   readonly log?: string;
+  /** The verifier's whole log of a refused load (`log` keeps its last lines). */
+  readonly verifierLog?: string;
 
   constructor(code: BpfErrorCode, message: string, details: BpfErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -35,6 +39,7 @@ export class BpfError extends Error {
     this.code = code;
     if (details.errno !== undefined) this.errno = details.errno;
     if (details.log !== undefined) this.log = details.log;
+    if (details.verifierLog !== undefined) this.verifierLog = details.verifierLog;
   }
 }
 

@@ -14,7 +14,7 @@ import { ensureTracefs, existsOrDenied, isRoot, notAllowed, tracefsPath } from '
 import { BpfError, EACCES, ENOENT, EPERM, errnoText, isBpfError } from './errors.ts';
 
 export const PROG_TYPE = {
-  KPROBE: 2, TRACEPOINT: 5, XDP: 6, PERF_EVENT: 7, RAW_TRACEPOINT: 17, TRACING: 26, LSM: 29,
+  SOCKET_FILTER: 1, KPROBE: 2, TRACEPOINT: 5, XDP: 6, PERF_EVENT: 7, RAW_TRACEPOINT: 17, TRACING: 26, LSM: 29,
 } as const;
 export const ATTACH_TYPE = { TRACE_FENTRY: 24, TRACE_FEXIT: 25, LSM_MAC: 27, XDP: 37 } as const;
 export const MAP_TYPE = {

@@ -61,28 +61,37 @@ export class ProgramImage {
     return this.functions.has(name);
   }
 
-  /** Loads one function as `progType`; returns its fd. */
-  loadFunction(name: string, progType: number, attachType = -1): number {
+  /**
+   * Loads one function as `progType`; returns its fd, and with `logLevel` > 0 the verifier's log
+   * of the load (1: the instructions it walked and the register states at branches, 2: the state
+   * after every instruction, 4: only the statistics, "processed N insns …").
+   */
+  loadFunction(name: string, progType: number, attachType = -1, logLevel = 0): { fd: number; log?: string } {
     const fn = this.functions.get(name);
     if (!fn) throw new BpfError('INVALID_ARGUMENT', `the program has no function named ${name}`);
     const insns = Buffer.from(fn.insns, 'base64');
     // For map-value references the offset stays in the second slot; only the fd changes.
     for (const r of fn.relocations) insns.writeInt32LE(this.mapFds[r.table], r.insn * 8 + 4);
     const attachBtfId = progType === PROG_TYPE.TRACING ? tracingTarget(name) : progType === PROG_TYPE.LSM ? lsmTarget(name) : 0;
-    let fd = this.load(name, progType, attachType, attachBtfId, insns, null);
+    if (logLevel > 0) {
+      const log = logBuffer();
+      const fd = this.load(name, progType, attachType, attachBtfId, insns, log, logLevel);
+      if (fd < 0) throw loadError(name, progType, koffi.errno(), readCString(log));
+      return { fd, log: readCString(log) };
+    }
+    let fd = this.load(name, progType, attachType, attachBtfId, insns, null, 0);
     if (fd < 0) {
       const errno = koffi.errno();
       // Load again with the verifier's log to say why.
-      verifierLog ??= Buffer.alloc(VERIFIER_LOG_SIZE);
-      verifierLog[0] = 0;
-      fd = this.load(name, progType, attachType, attachBtfId, insns, verifierLog);
-      if (fd >= 0) return fd; // a transient failure; keep the program
-      throw loadError(name, progType, errno, readCString(verifierLog));
+      const log = logBuffer();
+      fd = this.load(name, progType, attachType, attachBtfId, insns, log, 1);
+      if (fd >= 0) return { fd }; // a transient failure; keep the program
+      throw loadError(name, progType, errno, readCString(log));
     }
-    return fd;
+    return { fd };
   }
 
-  private load(name: string, progType: number, attachType: number, attachBtfId: number, insns: Buffer, log: Buffer | null): number {
+  private load(name: string, progType: number, attachType: number, attachBtfId: number, insns: Buffer, log: Buffer | null, logLevel: number): number {
     const bpf = libbpf();
     const license = this.artifact.license;
     if (bpf.prog_load) {
@@ -92,14 +101,14 @@ export class ProgramImage {
       opts.writeUInt32LE(this.artifact.kernVersion >>> 0, 28);
       opts.writeUInt32LE(attachBtfId, 32);
       if (log) {
-        opts.writeUInt32LE(1, 88);
+        opts.writeUInt32LE(logLevel, 88);
         opts.writeUInt32LE(log.length, 92);
         opts.writeBigUInt64LE(BigInt(koffi.address(log)), 96);
       }
       return bpf.prog_load(progType, name.slice(0, NAME_LEN), license, insns, insns.length / 8, opts) as number;
     }
     return libbcc().prog_load(progType, name.slice(0, NAME_LEN), insns, insns.length, license,
-      this.artifact.kernVersion, log ? 1 : 0, log, log ? log.length : 0) as number;
+      this.artifact.kernVersion, log ? logLevel : 0, log, log ? log.length : 0) as number;
   }
 
   close(): void {
@@ -123,6 +132,13 @@ function lsmTarget(fnName: string): number {
   return id;
 }
 
+/** One 4 MiB buffer for every load that asks for the log (loads are synchronous). */
+function logBuffer(): Buffer {
+  verifierLog ??= Buffer.alloc(VERIFIER_LOG_SIZE);
+  verifierLog[0] = 0;
+  return verifierLog;
+}
+
 function readCString(buf: Buffer): string {
   const end = buf.indexOf(0);
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
@@ -139,10 +155,10 @@ function loadError(name: string, progType: number, errno: number, log: string): 
   }
   if ((errno === EACCES || errno === EINVAL) && log.trim()) {
     const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time/.test(l)).pop() ?? '';
-    return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail });
+    return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail, verifierLog: log });
   }
-  if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail });
-  if (errno === ENOSPC) return new BpfError('VERIFIER', `the verifier rejected ${name} (log truncated)`, { errno, log: tail });
+  if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail, verifierLog: log });
+  if (errno === ENOSPC) return new BpfError('VERIFIER', `the verifier rejected ${name} (log truncated)`, { errno, log: tail, verifierLog: log });
   return new BpfError('LOAD', `loading ${name} failed: ${errnoText(errno)}`, { errno, log: tail });
 }
 

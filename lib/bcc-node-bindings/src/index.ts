@@ -1,5 +1,5 @@
 // bcc-node-bindings: the TypeScript counterpart of bcc's Python `BPF` module.
-export { BPF, type BPFOptions, type LoadedFunction } from './bpf.ts';
+export { BPF, type BPFOptions, type LoadedFunction, type LoadFuncOptions } from './bpf.ts';
 export { BpfError, isBpfError, type BpfErrorCode } from './errors.ts';
 export type { Link, LinkKind, UprobeTarget, PerfEventTarget } from './attach.ts';
 export { samplingEventErrno, resolveUprobe } from './attach.ts';
@@ -27,7 +27,11 @@ export {
   interfaceIndex, validInterfaceName, type XdpAttachment, type XdpAttempt, type XdpMechanism, type XdpMode, type XdpOptions,
 } from './xdp.ts';
 export { openPinned, pinObject, createMap, updateMap } from './pins.ts';
-export { programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, type ProgramInfo, type MapInfo } from './object-info.ts';
+export {
+  programInfo, mapInfo, loadedProgramIds, loadedMapIds, programExists, programInstructions, programMachineCode, enableRunStats,
+  type ProgramInfo, type MapInfo,
+} from './object-info.ts';
+export { attachSocketFilter, type SocketFilterLink } from './socket-filter.ts';
 export { KernelBtf, kernelBtf, kernelBtfOrNull, BTF_KIND, type BtfQueries, type FieldLocation } from './btf.ts';
 export { libbcc } from './ffi/libbcc.ts';
 export {

@@ -3,7 +3,7 @@
 // that close() leaves nothing loaded.
 import fs from 'node:fs';
 import koffi from 'koffi';
-import { libbpf } from './ffi/libbpf.ts';
+import { libbpf, libbpfLibrary, optionalFunction } from './ffi/libbpf.ts';
 import type { Fn } from './ffi/libbcc.ts';
 import { libc } from './ffi/libc.ts';
 import { BpfError, ENOENT, errnoText } from './errors.ts';
@@ -29,6 +29,9 @@ export interface ProgramInfo {
    * a bpf() map call held the CPU's bpf_prog_active. Events the program never saw.
    */
   recursionMisses: number;
+  /** Time spent running the program and the runs counted, while run statistics are on (enableRunStats). */
+  runTimeNs: bigint;
+  runCount: bigint;
 }
 
 export interface MapInfo {
@@ -92,7 +95,55 @@ export function programInfo(fd: number): ProgramInfo {
     verifiedInsns: info.readUInt32LE(216),
     memlockBytes: memlock(fd),
     recursionMisses: Number(info.readBigUInt64LE(208)),
+    runTimeNs: info.readBigUInt64LE(192),
+    runCount: info.readBigUInt64LE(200),
   };
+}
+
+/**
+ * The program as the kernel runs it: its instructions after the verifier's rewrites (map fds
+ * replaced by map addresses, context accesses converted, helper calls resolved, dead code
+ * removed), 8 bytes each, as `disassemble()` reads them. Needs root (the kernel hides addresses
+ * from others).
+ */
+export function programInstructions(fd: number): Buffer {
+  return programDump(fd, 20, 32, 'translated instructions');
+}
+
+/** The native machine code the JIT made of the program (empty when the JIT is off). */
+export function programMachineCode(fd: number): Buffer {
+  return programDump(fd, 16, 24, 'JITed code');
+}
+
+/** Reads a length-prefixed dump of struct bpf_prog_info: its u32 length at lenAt, its u64 pointer at ptrAt. */
+function programDump(fd: number, lenAt: number, ptrAt: number, what: string): Buffer {
+  const size = infoByFd(fd, PROG_INFO_SIZE).readUInt32LE(lenAt);
+  const dump = Buffer.alloc(size);
+  if (size === 0) return dump;
+  const info = infoByFd(fd, PROG_INFO_SIZE, (buf) => {
+    buf.writeUInt32LE(size, lenAt);
+    buf.writeBigUInt64LE(BigInt(koffi.address(dump)), ptrAt);
+  });
+  // The kernel zeroes the pointer when it will not show the dump (no CAP_SYS_ADMIN, or kptr_restrict).
+  if (info.readBigUInt64LE(ptrAt) === 0n) throw new BpfError('NOT_ROOT', `the kernel shows a program's ${what} only to root`);
+  return dump;
+}
+
+/**
+ * Turns on the kernel's per-program run statistics (time and count, BPF_ENABLE_STATS) until
+ * close(); they cost two clock reads per run, so they are off unless someone holds them on (or
+ * the kernel.bpf_stats_enabled sysctl is set).
+ */
+export function enableRunStats(): { close(): void } {
+  const enable = optionalFunction(libbpfLibrary(), 'int bpf_enable_stats(int type)');
+  if (!enable) throw new BpfError('NOT_SUPPORTED', 'this libbpf has no bpf_enable_stats (libbpf 0.0.9+)');
+  const fd = enable(0 /* BPF_STATS_RUN_TIME */) as number;
+  if (fd < 0) {
+    const errno = koffi.errno();
+    throw new BpfError('NOT_SUPPORTED', `the kernel cannot count program run time: ${errnoText(errno)} (Linux 5.8+)`, { errno });
+  }
+  let open = true;
+  return { close: () => { if (open) { open = false; libc.close(fd); } } };
 }
 
 export function mapInfo(fd: number): MapInfo {
