@@ -10,10 +10,13 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import util from 'node:util';
+import fs from 'node:fs';
 import { REGISTRY, toolInfo } from '../tools/index.ts';
+import { STEPS, stepBase, stepByNumber } from '../examples/learn/steps.ts';
 import { versionLine } from '../lib/run/version.ts';
 
-const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help   |   bpfkit --version';
+const USAGE = 'usage: bpfkit <tool> [options]   |   bpfkit --list   |   bpfkit <tool> --help   |   bpfkit --version   |   bpfkit learn [N]';
+const here = fileURLToPath(import.meta.url);
 const [first] = process.argv.slice(2);
 
 /**
@@ -39,6 +42,8 @@ if (first === '--list' || first === '-l') {
   print(`${USAGE}\n`);
 } else if (first === '--version') {
   print(versionLine('bpfkit'));
+} else if (first === 'learn') {
+  await learn(process.argv.slice(3));
 } else if (first === undefined) {
   // Not asked for: a mistake, so stderr and status 2, as for an unknown tool.
   process.stderr.write(`${USAGE}\n`);
@@ -49,7 +54,40 @@ if (first === '--list' || first === '-l') {
 } else {
   // The tool reads its options from process.argv as if it had been run directly.
   process.argv.splice(2, 1);
-  const here = fileURLToPath(import.meta.url);
   const tool = path.join(path.dirname(here), '..', 'tools', first, `${first}${path.extname(here)}`);
   await import(pathToFileURL(tool).href);
+}
+
+/**
+ * The course (examples/learn/): with no number, its steps one per line; with one, runs that
+ * step's program (its options follow the number) or prints its page (--page).
+ */
+async function learn(args: string[]): Promise<void> {
+  const [which, ...rest] = args;
+  if (which === undefined) {
+    print(`${STEPS.map((s) => `${String(s.n).padStart(2)}  ${s.title}\n`).join('')}`
+      + 'Run one with `sudo bpfkit learn N`; read its page with `bpfkit learn N --page`.\n');
+    return;
+  }
+  const step = stepByNumber(which);
+  if (!step) {
+    process.stderr.write(`bpfkit learn: no step ${JSON.stringify(which)} (the steps are 1 to ${STEPS.length}; bpfkit learn lists them)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (rest.includes('--page')) {
+    // The pages sit beside the programs in a checkout and under the package root once installed.
+    const pages = ['..', '../..'].map((up) => path.join(path.dirname(here), up, 'examples', 'learn', `${stepBase(step)}.md`));
+    const page = pages.find((p) => fs.existsSync(p));
+    if (!page) {
+      process.stderr.write(`bpfkit learn: the page of step ${step.n} is missing from this installation\n`);
+      process.exitCode = 2;
+      return;
+    }
+    print(fs.readFileSync(page, 'utf8'));
+    return;
+  }
+  process.argv.splice(2, 2);
+  const program = path.join(path.dirname(here), '..', 'examples', 'learn', `${stepBase(step)}${path.extname(here)}`);
+  await import(pathToFileURL(program).href);
 }

@@ -9,13 +9,16 @@ const root = path.resolve(import.meta.dirname, '..');
 // Every command of the registry (tools/index.ts) is an entry point: tools/<name>/<name>.ts.
 const { REGISTRY } = await import(path.join(root, 'tools', 'index.ts'));
 const tools = REGISTRY.map((t) => `tools/${t.name}/${t.name}.ts`);
+// And every step of the course (`bpfkit learn N` imports examples/learn/NN-<step>.js).
+const { STEPS, stepBase } = await import(path.join(root, 'examples', 'learn', 'steps.ts'));
+const steps = STEPS.map((s) => `examples/learn/${stepBase(s)}.ts`);
 
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // The compile worker runs in a child process (lib/bcc-node-bindings/src/compile-cache.ts looks
   // for dist/compile-worker.js beside its chunk): without it the package cannot compile.
-  entryPoints: ['bin/bpfkit.ts', ...tools, { in: 'lib/bcc-node-bindings/src/compile-worker.ts', out: 'compile-worker' }],
+  entryPoints: ['bin/bpfkit.ts', ...tools, ...steps, { in: 'lib/bcc-node-bindings/src/compile-worker.ts', out: 'compile-worker' }],
   outdir: 'dist',
   outbase: '.',
   bundle: true,
@@ -42,4 +45,4 @@ for (const entry of ['bin/bpfkit.ts', ...tools]) {
 // The man pages (package.json's `man`), made from the same registry and specs as --help.
 const { generateManPages } = await import(path.join(root, 'scripts', 'gen-man.ts'));
 await generateManPages(path.join(root, 'dist', 'man'));
-console.log(`built dist/ (${tools.length} tools, man pages)`);
+console.log(`built dist/ (${tools.length} tools, ${steps.length} course steps, man pages)`);

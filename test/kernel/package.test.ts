@@ -54,6 +54,15 @@ test('npx <tarball> --list and npx <tarball> syscount -d 1 run from an empty fol
   assert.match(run.stdout, /^Tracing syscalls, printing top 10\.\.\. Ctrl\+C to quit\./m);
   assert.match(run.stdout, /^SYSCALL +COUNT$/m);
   assert.match(run.stdout, /^Detaching\.\.\.$/m);
+  // The course ships too: its table of contents, its pages, and a step that runs its workload.
+  const learn = npx(tarball, ['learn']);
+  assert.equal(learn.code, 0, learn.stderr);
+  assert.match(learn.stdout, /^ 1  hello: /m);
+  const page = npx(tarball, ['learn', '2', '--page']);
+  assert.equal(page.code, 0, page.stderr);
+  assert.match(page.stdout, /^# Step 2: /);
+  const step = npx(tarball, ['learn', '1']);
+  assert.equal(step.code, 0, step.stderr);
 });
 
 test("the installed package's commands run from their bin links, without Node's extra CA bundle", () => {

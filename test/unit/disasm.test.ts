@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { disassemble, formatDisasm, insnText, type Insn } from '../../lib/bcc-node-bindings/src/disasm.ts';
+import { parseKallsyms } from '../../lib/bcc-node-bindings/src/symbols/kernel.ts';
 
 const insn = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm });
 const helperNames: Record<number, string> = { 1: 'bpf_map_lookup_elem', 113: 'bpf_probe_read_kernel' };
@@ -86,4 +87,62 @@ test('disassemble reads 8-byte instructions, takes ld_imm64 as one line of two s
   assert.equal(formatDisasm(lines), [
     '0: (bf) r6 = r1', '1: (18) r1 = map[fd:4]', '3: (85) call bpf_map_lookup_elem#1', '4: (95) exit',
   ].join('\n'));
+});
+
+// A translated dump (programInstructions) as this machine's kernel wrote it for step 4's program
+// with a hash map: the helper call holds __htab_map_lookup_elem's distance from __bpf_call_base,
+// the map load the map's id. Addresses from this machine's /proc/kallsyms.
+const KALLSYMS = [
+  'ffffffff81400000 T early_function',
+  'ffffffff814ded50 T __bpf_call_base',
+  'ffffffff81523a60 T bpf_ktime_get_ns',
+  'ffffffff815339a0 t __htab_map_lookup_elem',
+  'ffffffff81535290 t htab_map_lookup_elem',
+].join('\n');
+const CALL_BASE = 0xffffffff814ded50n;
+const translated = { translated: true, kallsyms: parseKallsyms(KALLSYMS), callBase: CALL_BASE };
+
+function encode(insns: Insn[]): Buffer {
+  const bytes = Buffer.alloc(insns.length * 8);
+  insns.forEach((x, i) => {
+    bytes[i * 8] = x.code;
+    bytes[i * 8 + 1] = (x.src << 4) | x.dst;
+    bytes.writeInt16LE(x.off, i * 8 + 2);
+    bytes.writeInt32LE(x.imm, i * 8 + 4);
+  });
+  return bytes;
+}
+
+test('a translated dump: calls named through kallsyms from __bpf_call_base, maps by id, as bpftool prints them', () => {
+  const hashProgram = encode([
+    insn(0x79, 1, 1, 8), insn(0x57, 1, 0, 0, 1023), insn(0x63, 10, 1, -4),
+    insn(0x18, 1, 1, 0, 100475), insn(0), insn(0xbf, 2, 10), insn(0x07, 2, 0, 0, -4),
+    insn(0x85, 0, 0, 0, 347216), insn(0x15, 0, 0, 1, 0), insn(0x07, 0, 0, 0, 56),
+    insn(0x15, 0, 0, 2, 0), insn(0xb7, 1, 0, 0, 1), insn(0xdb, 0, 1, 0, 0), insn(0xb7, 0), insn(0x95),
+  ]);
+  assert.equal(formatDisasm(disassemble(hashProgram, translated)), [
+    '0: (79) r1 = *(u64 *)(r1 +8)', '1: (57) r1 &= 1023', '2: (63) *(u32 *)(r10 -4) = r1',
+    '3: (18) r1 = map[id:100475]', '5: (bf) r2 = r10', '6: (07) r2 += -4',
+    '7: (85) call __htab_map_lookup_elem#347216', '8: (15) if r0 == 0x0 goto pc+1', '9: (07) r0 += 56',
+    '10: (15) if r0 == 0x0 goto pc+2', '11: (b7) r1 = 1', '12: (db) lock *(u64 *)(r0 +0) += r1',
+    '13: (b7) r0 = 0', '14: (95) exit',
+  ].join('\n'));
+  // The same bytes read as a program before loading: imm is a helper id, and the map an fd.
+  assert.equal(disassemble(hashProgram, (id) => helperNames[id])[6].text, 'call unknown#347216');
+  assert.equal(disassemble(hashProgram, (id) => helperNames[id])[3].text, 'r1 = map[fd:100475]');
+});
+
+test('translated calls: before the base, mid-symbol, and without kallsyms; map values; the verifier\'s own moves', () => {
+  const cases: Array<[Insn, string, Insn?]> = [
+    [insn(0x85, 0, 0, 0, 0x81523a60 - 0x814ded50), 'call bpf_ktime_get_ns#281872'],
+    [insn(0x85, 0, 0, 0, 0x81400000 - 0x814ded50), 'call early_function#-912720'],
+    [insn(0x85, 0, 0, 0, 347216 + 8), 'call 0xffffffff815339a8#347224'],
+    [insn(0x85, 0, 1, 0, 5), 'call pc+5'],
+    [insn(0x18, 2, 2, 0, 7), 'r2 = map[id:7][0]+16', insn(0, 0, 0, 0, 16)],
+    [insn(0xbf, 0, 0, -1), 'r0 = &(void __percpu *)(r0)'],
+    [insn(0xbf, 1, 2, 1, 1), 'r1 = addr_space_cast(r2, 0, 1)'],
+  ];
+  for (const [i, expected, next] of cases) assert.equal(insnText(i, next, translated), expected);
+  // Without __bpf_call_base (kallsyms unreadable, or hidden from a user that is not root).
+  assert.equal(insnText(insn(0x85, 0, 0, 0, 347216), undefined, { translated: true, callBase: null }), 'call __bpf_call_base#347216');
 });

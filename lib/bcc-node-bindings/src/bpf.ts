@@ -109,6 +109,15 @@ export class BPF {
   }
 
   /**
+   * A function's instructions as the compiler emitted them, before any load (its map references
+   * still hold no map: `ld_imm64` with imm 0), 8 bytes each, for `disassemble()`. What the kernel
+   * made of them after loading is `programInstructions(fd)`.
+   */
+  functionInstructions(name: string): Buffer {
+    return this.live().compiledInstructions(name);
+  }
+
+  /**
    * Loads a function into the kernel as the given program type (once; later calls return the same
    * fd). A program the verifier refuses throws a BpfError with code 'VERIFIER' and its log.
    */

@@ -5,7 +5,14 @@
 // immediate; a 64-bit load of an immediate (ld_imm64) takes two. Written from the instruction set
 // as documented (Documentation/bpf/standardization/instruction-set.rst): the classes, the ALU and
 // jump operations, the load/store sizes and modes, and the atomic operations.
+//
+// The kernel's translated dump (programInstructions) says two things differently from the program
+// as loaded, and `{ translated: true }` reads them as bpftool does: a helper call's immediate is the
+// called function's address minus __bpf_call_base (the verifier resolved the helper, often to a
+// map type's own function), and a map reference is the map's id, not a file descriptor.
+import fs from 'node:fs';
 import { kernelBtfOrNull } from './btf.ts';
+import { kernelSymbols, type KernelSymbol } from './symbols/kernel.ts';
 
 export interface Insn {
   code: number;
@@ -20,6 +27,22 @@ export interface DisasmLine {
   index: number;
   code: number;
   text: string;
+}
+
+/** Addresses to names, as kallsyms gives them: kernelSymbols() or parseKallsyms(text). */
+export interface KernelAddressBook {
+  lookup(addr: bigint): KernelSymbol | null;
+}
+
+export interface DisasmOptions {
+  /** A helper's name from its id (default: the running kernel's, from BTF). */
+  helperName?: (id: number) => string | undefined;
+  /** The bytes are the kernel's translated dump: calls hold addresses, map loads map ids. */
+  translated?: boolean;
+  /** Where translated calls are looked up (default: the running kernel's /proc/kallsyms). */
+  kallsyms?: KernelAddressBook;
+  /** The address of __bpf_call_base, which translated call immediates count from (default: from /proc/kallsyms). */
+  callBase?: bigint | null;
 }
 
 /** Reads instruction `i` of a program's bytes. */
@@ -51,6 +74,9 @@ const PSEUDO_MAP_VALUE = 2;
 const PSEUDO_BTF_ID = 3;
 const PSEUDO_FUNC = 4;
 const PSEUDO_CALL = 1;
+/** mov's offset for the kernel's internal forms: a per-CPU address, an arena address-space cast. */
+const BPF_ADDR_PERCPU = -1;
+const BPF_ADDR_SPACE_CAST = 1;
 const PSEUDO_KFUNC_CALL = 2;
 
 const signed = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
@@ -74,18 +100,24 @@ function alu(insn: Insn, wide: boolean): string {
   if (name === undefined) return `invalid ${wide ? 'alu64' : 'alu'} op ${hex(op)}`;
   // off 1 makes div and mod signed; off 8/16/32 makes mov sign-extend from that many bits.
   if ((op === 0x30 || op === 0x90) && insn.off === 1) name = `s${name}`;
+  // Two moves only the verifier writes, seen in translated dumps (inlined per-CPU helpers, arenas).
+  if (op === 0xb0 && fromReg && wide && insn.off === BPF_ADDR_PERCPU) return `r${insn.dst} = &(void __percpu *)(r${insn.src})`;
+  if (op === 0xb0 && fromReg && wide && insn.off === BPF_ADDR_SPACE_CAST) {
+    return `r${insn.dst} = addr_space_cast(r${insn.src}, ${(insn.imm >>> 0) >>> 16}, ${insn.imm & 0xffff})`;
+  }
   if (op === 0xb0 && fromReg && insn.off) return `${r}${insn.dst} = (s${insn.off})${r}${insn.src}`;
   return `${r}${insn.dst} ${name} ${fromReg ? `${r}${insn.src}` : insn.imm}`;
 }
 
-function jump(insn: Insn, wide: boolean, helperName: (id: number) => string | undefined): string {
+type CallName = (insn: Insn) => string;
+
+function jump(insn: Insn, wide: boolean, callName: CallName): string {
   const op = insn.code & 0xf0;
   if (op === 0x00) return wide ? `goto pc${signed(insn.off)}` : `gotol pc${signed(insn.imm)}`;
   if (op === 0x90) return 'exit';
   if (op === 0x80) {
     if (insn.src === PSEUDO_CALL) return `call pc${signed(insn.imm)}`;
-    if (insn.src === PSEUDO_KFUNC_CALL) return `call kernel-function#${insn.imm}`;
-    return `call ${helperName(insn.imm) ?? 'unknown'}#${insn.imm}`;
+    return `call ${callName(insn)}#${insn.imm}`;
   }
   const cmp = JMP_OPS[op];
   if (cmp === undefined) return `invalid jmp op ${hex(op)}`;
@@ -106,16 +138,45 @@ function atomic(insn: Insn): string {
   return `lock ${ref} ${name} ${r}${insn.src}`;
 }
 
-/** One instruction (and the next, for ld_imm64) as text; `next` is the second half of ld_imm64. */
-export function insnText(insn: Insn, next?: Insn, helperName: (id: number) => string | undefined = () => undefined): string {
+/** A call's callee as the program loaded it: a helper's id, or a kernel function's BTF id. */
+function loadedCallName(helperName: (id: number) => string | undefined): CallName {
+  return (insn) => (insn.src === PSEUDO_KFUNC_CALL ? 'kernel-function' : helperName(insn.imm) ?? 'unknown');
+}
+
+/**
+ * A call's callee in a translated dump: the function at __bpf_call_base + imm, named only when a
+ * symbol starts exactly there (as bpftool does); its address otherwise.
+ */
+function translatedCallName(callBase: bigint | null, kallsyms: KernelAddressBook | null): CallName {
+  return (insn) => {
+    if (callBase === null) return '__bpf_call_base';
+    const addr = BigInt.asUintN(64, callBase + BigInt(insn.imm));
+    const sym = kallsyms?.lookup(addr);
+    return sym && sym.offset === 0 ? sym.name : `0x${addr.toString(16)}`;
+  };
+}
+
+/**
+ * One instruction (and the next, for ld_imm64) as text; `next` is the second half of ld_imm64.
+ * The third argument names helpers by id, or is the options of a translated dump.
+ */
+export function insnText(insn: Insn, next?: Insn, naming: ((id: number) => string | undefined) | DisasmOptions = () => undefined): string {
+  const options: DisasmOptions = typeof naming === 'function' ? { helperName: naming } : naming;
+  const callName = options.translated
+    ? translatedCallName(options.callBase ?? null, options.kallsyms ?? null)
+    : loadedCallName(options.helperName ?? (() => undefined));
+  return text(insn, next, callName, options.translated === true);
+}
+
+function text(insn: Insn, next: Insn | undefined, callName: CallName, translated: boolean): string {
   const cls = insn.code & 0x07;
   const size = insn.code & 0x18;
   const mode = insn.code & 0xe0;
   switch (cls) {
     case CLASS.ALU64: return alu(insn, true);
     case CLASS.ALU: return alu(insn, false);
-    case CLASS.JMP: return jump(insn, true, helperName);
-    case CLASS.JMP32: return jump(insn, false, helperName);
+    case CLASS.JMP: return jump(insn, true, callName);
+    case CLASS.JMP32: return jump(insn, false, callName);
     case CLASS.LDX:
       if (mode === MODE.MEMSX) return `r${insn.dst} = *(s${SIZE_BITS[size]} *)(r${insn.src} ${signed(insn.off)})`;
       return `r${insn.dst} = ${memRef(size, insn.src, insn.off)}`;
@@ -130,8 +191,11 @@ export function insnText(insn: Insn, next?: Insn, helperName: (id: number) => st
       if (size !== 0x18 || mode !== MODE.IMM) return `invalid ld ${hex(insn.code)}`;
       const low = BigInt(insn.imm >>> 0);
       const high = BigInt((next?.imm ?? 0) >>> 0);
-      if (insn.src === PSEUDO_MAP_FD) return `r${insn.dst} = map[fd:${insn.imm}]`;
-      if (insn.src === PSEUDO_MAP_VALUE) return `r${insn.dst} = map[fd:${insn.imm}][${next?.imm ?? 0}]`;
+      // bpftool's notation for the dump: the kernel wrote the map's id, and a value's offset after it.
+      if (insn.src === PSEUDO_MAP_FD) return `r${insn.dst} = map[${translated ? 'id' : 'fd'}:${insn.imm}]`;
+      if (insn.src === PSEUDO_MAP_VALUE) {
+        return translated ? `r${insn.dst} = map[id:${insn.imm}][0]+${next?.imm ?? 0}` : `r${insn.dst} = map[fd:${insn.imm}][${next?.imm ?? 0}]`;
+      }
       if (insn.src === PSEUDO_BTF_ID) return `r${insn.dst} = btf[${insn.imm}]`;
       if (insn.src === PSEUDO_FUNC) return `r${insn.dst} = func pc${signed(insn.imm)}`;
       return `r${insn.dst} = 0x${((high << 32n) | low).toString(16)} ll`;
@@ -140,14 +204,22 @@ export function insnText(insn: Insn, next?: Insn, helperName: (id: number) => st
   }
 }
 
-/** A program's bytes as text lines, in order; ld_imm64 is one line for its two slots. */
-export function disassemble(bytes: Buffer, helperName: (id: number) => string | undefined = kernelHelperName): DisasmLine[] {
+/**
+ * A program's bytes as text lines, in order; ld_imm64 is one line for its two slots. The second
+ * argument names helpers by id, or is the options: `{ translated: true }` for a dump from
+ * programInstructions(), its calls named from the running kernel's symbols.
+ */
+export function disassemble(bytes: Buffer, naming: ((id: number) => string | undefined) | DisasmOptions = kernelHelperName): DisasmLine[] {
+  const given: DisasmOptions = typeof naming === 'function' ? { helperName: naming } : naming;
+  const options: DisasmOptions = given.translated
+    ? { ...given, kallsyms: given.kallsyms ?? kernelSymbols(), callBase: given.callBase === undefined ? kernelCallBase() : given.callBase }
+    : { ...given, helperName: given.helperName ?? kernelHelperName };
   const out: DisasmLine[] = [];
   const count = Math.floor(bytes.length / 8);
   for (let i = 0; i < count; i++) {
     const insn = insnAt(bytes, i);
     const wide = insn.code === 0x18;
-    out.push({ index: i, code: insn.code, text: insnText(insn, wide && i + 1 < count ? insnAt(bytes, i + 1) : undefined, helperName) });
+    out.push({ index: i, code: insn.code, text: insnText(insn, wide && i + 1 < count ? insnAt(bytes, i + 1) : undefined, options) });
     if (wide) i++;
   }
   return out;
@@ -167,4 +239,21 @@ export function kernelHelperName(id: number): string | undefined {
     helpers = values ? new Map([...values].map(([name, v]) => [Number(v), `bpf_${name.replace(/^BPF_FUNC_/, '')}`])) : null;
   }
   return helpers?.get(id);
+}
+
+let callBase: bigint | null | undefined;
+
+/**
+ * The running kernel's __bpf_call_base, from /proc/kallsyms (null when unreadable or hidden: only
+ * root sees addresses). The symbol table of symbols/kernel.ts finds names by address, not
+ * addresses by name, so this one line is looked for in the text.
+ */
+export function kernelCallBase(): bigint | null {
+  if (callBase === undefined) {
+    let text = '';
+    try { text = fs.readFileSync('/proc/kallsyms', 'utf8'); } catch { /* unreadable: calls stay unnamed */ }
+    const m = /^([0-9a-f]{16}) [Tt] __bpf_call_base$/m.exec(text);
+    callBase = m && !/^0+$/.test(m[1]) ? BigInt(`0x${m[1]}`) : null;
+  }
+  return callBase;
 }

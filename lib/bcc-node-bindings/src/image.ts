@@ -57,6 +57,13 @@ export class ProgramImage {
     return [...this.functions.keys()];
   }
 
+  /** A function's instructions as clang emitted them, map references not yet filled in. */
+  compiledInstructions(name: string): Buffer {
+    const fn = this.functions.get(name);
+    if (!fn) throw new BpfError('INVALID_ARGUMENT', `the program has no function named ${name}`);
+    return Buffer.from(fn.insns, 'base64');
+  }
+
   hasFunction(name: string): boolean {
     return this.functions.has(name);
   }

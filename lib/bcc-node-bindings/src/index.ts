@@ -4,7 +4,10 @@ export { BpfError, isBpfError, type BpfErrorCode } from './errors.ts';
 export type { Link, LinkKind, UprobeTarget, PerfEventTarget } from './attach.ts';
 export { samplingEventErrno, resolveUprobe } from './attach.ts';
 export { symbolFileOffset, uprobePmu } from './uprobe.ts';
-export { disassemble, formatDisasm, insnAt, insnText, kernelHelperName, type Insn, type DisasmLine } from './disasm.ts';
+export {
+  disassemble, formatDisasm, insnAt, insnText, kernelHelperName, kernelCallBase,
+  type Insn, type DisasmLine, type DisasmOptions, type KernelAddressBook,
+} from './disasm.ts';
 export {
   Table, HashTable, ArrayTable, PerCpuTable, StackTraceTable, sumValues,
   type TableInfo, type HistogramPrintOptions,
