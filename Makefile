@@ -30,6 +30,7 @@ endif
 
 .PHONY: help deps test test-deps test-unit run typecheck clean-cache
 .PHONY: bench-deps bench install vm-deps test-vm
+.PHONY: image-deps image image-save image-test
 
 # `make test-vm KERNEL=debian12 TESTS=test/kernel/tcptop.test.ts`: kernels and files to run.
 KERNEL ?=
@@ -78,3 +79,25 @@ bench-deps: ## Install the benchmark's anchors: Debian's bcc tools and bpftrace 
 
 bench: deps bench-deps ## Benchmark every tool beside bcc and bpftrace (~20 min); BENCH_ARGS="--help"
 	node --import tsx test/bench/run.ts $(BENCH_ARGS)
+
+# The exporter's container image (image/, deploy/daemonset.yaml). Our own containers.conf: runc
+# and ulimits this machine allows, without touching /etc/containers.
+IMAGE_BASE ?=
+IMAGE_ARCHIVE_DIR ?= image/out
+image-deps image image-save image-test: export CONTAINERS_CONF := $(CURDIR)/image/containers.conf
+image_version = $$(node -p 'require("./package.json").version')
+
+image-deps: ## Install what the image targets need: podman, runc, mmdebstrap (root)
+	bash scripts/apt.sh install podman runc mmdebstrap
+
+image: deps image-deps ## Build the exporter image localhost/bpfkit:<version> from Debian's packages (root; IMAGE_BASE=)
+	BASE="$(IMAGE_BASE)" bash image/build.sh
+
+image-save: image ## Write the image as an OCI archive for podman load elsewhere: image/out/bpfkit-image-<version>.oci.tar (root)
+	@v=$(image_version); mkdir -p $(IMAGE_ARCHIVE_DIR); out="$(IMAGE_ARCHIVE_DIR)/bpfkit-image-$$v.oci.tar"; \
+	  rm -f "$$out"; podman save --quiet --format oci-archive -o "$$out" "localhost/bpfkit:$$v"; \
+	  echo "image: saved localhost/bpfkit:$$v to $$out ($$(du -m "$$out" | cut -f1) MB)"
+
+image-test: image-save ## Run the image with the DaemonSet's privileges and check it from the host; load the archive into empty storage (root)
+	@v=$(image_version); node --import tsx test/image/image-test.ts --image "localhost/bpfkit:$$v" \
+	  --archive "$(IMAGE_ARCHIVE_DIR)/bpfkit-image-$$v.oci.tar" --daemonset deploy/daemonset.yaml
