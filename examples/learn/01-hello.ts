@@ -5,7 +5,7 @@
 import { BPF, type RingBufTable } from 'bcc-node-bindings';
 import { run, sleep, stepOptions, workload } from './lab.ts';
 
-const { seconds } = stepOptions('learn 1', 'usage: bpfkit learn 1 [--seconds N]', 3);
+const { seconds } = stepOptions('learn 1', 'usage: bpfkit learn 1 [--seconds N]', { default: 3, help: 'how long to watch for execs' });
 const EXECS = 5;
 
 const bpf = new BPF({ text: `

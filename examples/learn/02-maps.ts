@@ -7,7 +7,7 @@ import { BPF, type HashTable } from 'bcc-node-bindings';
 import { courseFile, sleep, stepOptions, workload } from './lab.ts';
 import { parseTotals, start, statsTable, totalsLine, type Stats, type Totals } from './lab-maps.ts';
 
-const { seconds } = stepOptions('learn 2', 'usage: bpfkit learn 2 [--seconds N]', 4);
+const { seconds } = stepOptions('learn 2', 'usage: bpfkit learn 2 [--seconds N]', { default: 4, help: 'how long to read the map, once a second' });
 
 // Compile the C, load it (the verifier checks it) and attach it to its four tracepoints. From
 // here on it runs in the kernel on every sendmsg/recvmsg of every process, with nobody waiting.

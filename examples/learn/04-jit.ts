@@ -6,7 +6,7 @@ import { BPF, PROG_TYPE, disassemble, formatDisasm, programInfo, programInstruct
 import { stepOptions } from './lab.ts';
 import { clangInstructions } from './lab-verifier.ts';
 
-stepOptions('learn 4', 'usage: bpfkit learn 4   (loads one program with two kinds of map; nothing runs)', 15);
+stepOptions('learn 4', 'usage: bpfkit learn 4   (loads one program with two kinds of map; nothing runs)', null);
 
 // Counts system calls by number (the second argument of raw_syscalls:sys_enter), in 1024 slots.
 const program = (map: string) => `

@@ -8,7 +8,7 @@ import { BPF, programInfo, type ArrayTable, type HashTable, type PerCpuTable } f
 import { stepOptions, workload } from './lab.ts';
 import { Worker } from './lab-maps.ts';
 
-const { seconds } = stepOptions('learn 5', 'usage: bpfkit learn 5 [--seconds N]   (N: how long the per-CPU race runs)', 2);
+const { seconds } = stepOptions('learn 5', 'usage: bpfkit learn 5 [--seconds N]   (N: how long the per-CPU race runs)', { default: 2, help: 'how long the per-CPU race runs' });
 
 const bpf = new BPF({ text: `
   BPF_HASH(filter, u32, u8, 64);          // configuration: the PIDs to count, written by user space

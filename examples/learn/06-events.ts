@@ -11,10 +11,10 @@ import {
 import { courseFile, stepOptions, usageError, workload } from './lab.ts';
 import { importedSymbol, openatNumber, runCost, sampleShare, startHeld } from './lab-events.ts';
 
-const { seconds, rest } = stepOptions('06-events', 'usage: 06-events [--seconds S] [N openat calls, default 20000]', 15);
+const { seconds, rest } = stepOptions('learn 6', 'usage: bpfkit learn 6 [--seconds S] [N openat calls, default 20000]', { default: 15, help: 'the longest the workload may take' });
 const N = Number(rest[0] ?? 20000);
-if (rest.length > 1 || !Number.isInteger(N) || N < 1 || N > 1_000_000) usageError('06-events', 'N must be a whole number from 1 to 1000000');
-const nr = openatNumber() ?? usageError('06-events', `no openat syscall number known for ${process.arch}`);
+if (rest.length > 1 || !Number.isInteger(N) || N < 1 || N > 1_000_000) usageError('learn 6', 'N must be a whole number from 1 to 1000000');
+const nr = openatNumber() ?? usageError('learn 6', `no openat syscall number known for ${process.arch}`);
 const bin = workload('events-open');
 const sym = importedSymbol(bin, ['openat', 'openat64', 'open', 'open64']) ?? 'openat';
 

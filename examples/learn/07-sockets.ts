@@ -7,9 +7,9 @@ import { BPF, type HashTable } from 'bcc-node-bindings';
 import { courseFile, run, sleep, stepOptions, usageError, workload } from './lab.ts';
 import { byProtocol, parseLoopReport } from './lab-net.ts';
 
-const { rest } = stepOptions('07-sockets', 'usage: 07-sockets [--seconds S] [N datagrams, default 1000]', 15);
+const { rest } = stepOptions('learn 7', 'usage: bpfkit learn 7 [N datagrams, default 1000]', null);
 const N = Number(rest[0] ?? 1000);
-if (rest.length > 1 || !Number.isInteger(N) || N < 1 || N > 100_000) usageError('07-sockets', 'N must be a whole number from 1 to 100000');
+if (rest.length > 1 || !Number.isInteger(N) || N < 1 || N > 100_000) usageError('learn 7', 'N must be a whole number from 1 to 100000');
 
 const bpf = new BPF({ srcFile: courseFile('07-sockets.bpf.c'), autoAttach: false });
 bpf.attachRawSocket('count_packets', 'lo');   // a new AF_PACKET socket on lo, the program as its filter

@@ -6,10 +6,10 @@ import { BPF, type ArrayTable, type HashTable } from 'bcc-node-bindings';
 import { courseFile, run, stepOptions, usageError, workload } from './lab.ts';
 import { byProtocol, insideNetns, makeNetnsPair, parseReceived, startUntil, type Started } from './lab-net.ts';
 
-const usage = 'usage: 08-xdp [--seconds S] [N to the dropped port, default 200] [M to the other, default 300]';
-const { seconds, rest } = stepOptions('08-xdp', usage, 15);
+const usage = 'usage: bpfkit learn 8 [--seconds S] [N to the dropped port, default 200] [M to the other, default 300]';
+const { seconds, rest } = stepOptions('learn 8', usage, { default: 15, help: 'the longest the receiver waits for its datagrams' });
 const [N, M] = [rest[0] ?? '200', rest[1] ?? '300'].map(Number);
-if (rest.length > 2 || ![N, M].every((n) => Number.isInteger(n) && n >= 1 && n <= 10_000)) usageError('08-xdp', 'N and M must be whole numbers from 1 to 10000');
+if (rest.length > 2 || ![N, M].every((n) => Number.isInteger(n) && n >= 1 && n <= 10_000)) usageError('learn 8', 'N and M must be whole numbers from 1 to 10000');
 const DROP = 7001;
 const PASS = 7002;
 const bin = workload('net-udp');

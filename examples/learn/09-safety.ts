@@ -7,7 +7,7 @@ import { BPF, PROG_TYPE, enableRunStats, isBpfError, programInfo, type ArrayTabl
 import { run, stepOptions, workload } from './lab.ts';
 import { annotate, processed } from './lab-verifier.ts';
 
-stepOptions('learn 9', 'usage: bpfkit learn 9   (runs 300000 getppid calls: 100000 bare, 100000 under each program)', 15);
+stepOptions('learn 9', 'usage: bpfkit learn 9   (runs 300000 getppid calls: 100000 bare, 100000 under each program)', null);
 const CALLS = 100_000;
 
 // Both programs check the caller's name first (what every other process pays), then count the

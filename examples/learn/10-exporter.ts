@@ -10,7 +10,8 @@ import { parseTotals, start, takePort, totalsLine, type Stats } from './lab-maps
 
 const port = takePort('learn 10', 9436);
 const { seconds } = stepOptions('learn 10',
-  'usage: bpfkit learn 10 [--port N] [--seconds N]\n  --port N      serve /metrics on 127.0.0.1:N (default 9436)', 10);
+  'usage: bpfkit learn 10 [--port N] [--seconds N]\n  --port N      serve /metrics on 127.0.0.1:N (default 9436)',
+  { default: 10, help: 'how long to serve /metrics' });
 const started = Date.now();
 
 const bpf = new BPF({ srcFile: courseFile('02-maps.bpf.c') });

@@ -1,7 +1,7 @@
 // What every step of the course needs besides eBPF itself, kept out of the steps so that they
 // read as eBPF programs: options (--seconds, --help), a known workload built from C with gcc, and
 // one line on stderr with status 2 for bad input, as bpfkit's tools do.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,25 +24,26 @@ export function usageError(step: string, message: string): never {
 }
 
 export interface StepOptions {
-  /** How long the step watches before it prints its result and ends. */
+  /** How long the step watches (or, for a step that waits on its workload, the longest it waits). */
   seconds: number;
   /** The arguments after the options, for steps that take any. */
   rest: string[];
 }
 
 /**
- * Reads `--seconds N` (1-3600) and `--help` from the command line. Every step ends by itself
- * after `defaultSeconds`, so that it can be run while its page is read.
+ * Reads `--help` and, for a step that watches for a while, `--seconds N` (1-3600; `seconds` says
+ * what the number means for that step). A step that only loads programs takes no --seconds
+ * (`seconds` null): it ends when it is done, and the option is refused as unknown.
  */
-export function stepOptions(step: string, usage: string, defaultSeconds: number): StepOptions {
+export function stepOptions(step: string, usage: string, seconds: { default: number; help: string } | null): StepOptions {
   const args = process.argv.slice(2);
-  const options: StepOptions = { seconds: defaultSeconds, rest: [] };
+  const options: StepOptions = { seconds: seconds?.default ?? 0, rest: [] };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '-h' || arg === '--help') {
-      process.stdout.write(`${usage}\n  --seconds N   how long to watch (default ${defaultSeconds})\n`);
+      process.stdout.write(`${usage}\n${seconds ? `  --seconds N   ${seconds.help} (default ${seconds.default})\n` : ''}`);
       process.exit(0);
-    } else if (arg === '--seconds' || arg.startsWith('--seconds=')) {
+    } else if (seconds && (arg === '--seconds' || arg.startsWith('--seconds='))) {
       const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
       if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 3600) {
         usageError(step, `--seconds needs a whole number from 1 to 3600, not ${JSON.stringify(text ?? '')}`);
@@ -80,10 +81,16 @@ export interface Finished {
   stdout: string;
 }
 
+/** Workloads still running: a step that ends early (Ctrl-C, an error) takes them with it. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+
 /** Runs a command to its end, keeping its stdout; the promise settles once it has exited. */
 export function run(command: string, args: string[] = []): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
     child.on('error', reject);

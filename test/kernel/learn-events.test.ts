@@ -47,7 +47,7 @@ test('step 6: a bad N is one line on stderr and status 2', () => {
   for (const bad of ['0', 'many', '2000000']) {
     const ran = step([bad]);
     assert.equal(ran.status, 2);
-    assert.equal(ran.stderr, '06-events: N must be a whole number from 1 to 1000000\n');
+    assert.equal(ran.stderr, 'learn 6: N must be a whole number from 1 to 1000000\n');
     assert.equal(ran.stdout, '');
   }
 });

@@ -82,9 +82,9 @@ test('step 8: SIGTERM while it runs still deletes its namespaces', async (t) => 
 test('steps 7 and 8: bad numbers are one line on stderr and status 2, with no namespace made', () => {
   const seven = step('07-sockets.ts', ['0']);
   assert.equal(seven.status, 2);
-  assert.equal(seven.stderr, '07-sockets: N must be a whole number from 1 to 100000\n');
+  assert.equal(seven.stderr, 'learn 7: N must be a whole number from 1 to 100000\n');
   const eight = step('08-xdp.ts', ['10', 'x']);
   assert.equal(eight.status, 2);
-  assert.equal(eight.stderr, '08-xdp: N and M must be whole numbers from 1 to 10000\n');
+  assert.equal(eight.stderr, 'learn 8: N and M must be whole numbers from 1 to 10000\n');
   assert.deepEqual(namespacesNamed(`bpfkit-learn8-${eight.pid}-`), []);
 });

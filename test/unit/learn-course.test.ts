@@ -49,7 +49,7 @@ test('bpfkit learn lists the steps one per line; learn N --page prints the page'
 });
 
 test('bpfkit learn with a step that does not exist, or a bad option: one line on stderr, status 2', () => {
-  for (const args of [['learn', '11'], ['learn', 'zero'], ['learn', '1', '--seconds', '0'], ['learn', '1', '--nosuch']]) {
+  for (const args of [['learn', '11'], ['learn', 'zero'], ['learn', '1', '--seconds', '0'], ['learn', '1', '--nosuch'], ['learn', '3', '--seconds', '5']]) {
     const run = spawnSync(BPFKIT, args, { encoding: 'utf8' });
     assert.equal(run.status, 2, args.join(' '));
     assert.equal(run.stdout, '');

@@ -161,7 +161,7 @@ function loadError(name: string, progType: number, errno: number, log: string): 
     return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as fentry/fexit (EPERM): use a tracepoint`, { errno });
   }
   if ((errno === EACCES || errno === EINVAL) && log.trim()) {
-    const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time/.test(l)).pop() ?? '';
+    const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l)).pop() ?? '';
     return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail, verifierLog: log });
   }
   if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail, verifierLog: log });
