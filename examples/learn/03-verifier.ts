@@ -25,7 +25,7 @@ const CASES: Array<{ bad: string; fixed: string; head: number; tail: number; not
       [/r7 \+= -1/, 'R7 counts down from n (read from the map: up to 0xffffffff)'],
       [/goto pc-\d+/, 'back to the top: the body is walked again, R7 one lower'],
       [/too complex/, 'it gave up after 8192 jumps on one path, long before 4 billion']],
-    means: 'the bound comes from a map and can be 2^32-1; fixed with "if (n > 16) n = 16;"' },
+    means: 'the bound comes from a map and can be 2^32-1; fixed with a bound of 16 the compiler unrolls, n still applying below it' },
 ];
 
 const bpf = new BPF({ srcFile: courseFile('03-verifier.bpf.c'), autoAttach: false });

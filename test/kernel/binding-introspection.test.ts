@@ -131,3 +131,30 @@ test('a socket filter on a raw socket on lo sees each UDP datagram sent to a por
   }
   assert.throws(() => bpf.attachRawSocket('on_packet', 'lo'), /closed/);
 });
+
+test('a program LLVM gives up on (it ends the compiler process) is a COMPILE error with LLVM\'s reason', (t) => {
+  if (!needsBpf(t)) return;
+  // clang turns this loop into a closed form needing a 128-bit multiply, which the BPF back end
+  // cannot call: LLVM prints why and exit()s, so the reason must survive the process.
+  assert.throws(() => newBpf({
+    text: `
+      BPF_ARRAY(limit, u32, 1);
+      BPF_ARRAY(total, u64, 1);
+      int sum_up(void *ctx) {
+        u32 zero = 0;
+        u32 *max = limit.lookup(&zero);
+        if (!max) return 0;
+        u64 n = *max, sum = 0;
+        if (n > 16) n = 16;
+        for (u64 i = 0; i < n; i++) sum += i * 3;
+        u64 *out = total.lookup(&zero);
+        if (out) *out = sum;
+        return 0;
+      }`,
+    autoAttach: false,
+  }), (err: unknown) => {
+    assert.ok(err instanceof BpfError && err.code === 'COMPILE', String(err));
+    assert.match(err.message, /^the compiler ended without an answer \(status 1\): .*in function sum_up.*__multi3' is not supported/);
+    return true;
+  });
+});

@@ -13,8 +13,23 @@ export interface Captured<T> {
   output: string;
 }
 
+/**
+ * Set by the compile worker's parent: capture into this file instead of a memfd, so that what
+ * LLVM printed before ending the process itself (exit() on a fatal error, with no return to us)
+ * can still be read by the parent.
+ */
+export const CAPTURE_FILE_ENV = 'BPFKIT_CAPTURE_FILE';
+
+function openSink(): number {
+  const file = process.env[CAPTURE_FILE_ENV];
+  if (file) {
+    try { return fs.openSync(file, 'w+'); } catch { /* fall back to a memfd */ }
+  }
+  return libc.memfd_create('bpfkit-capture', 0) as number;
+}
+
 export function captureOutput<T>(call: () => T): Captured<T> {
-  const sink = libc.memfd_create('bpfkit-capture', 0) as number;
+  const sink = openSink();
   if (sink < 0) return { result: call(), errno: koffi.errno(), output: '' };
   const savedOut = libc.dup(1) as number;
   const savedErr = libc.dup(2) as number;
@@ -35,6 +50,7 @@ export function captureOutput<T>(call: () => T): Captured<T> {
   let output = '';
   try {
     output = fs.readFileSync(`/proc/self/fd/${sink}`, 'utf8');
+    if (process.env[CAPTURE_FILE_ENV]) fs.ftruncateSync(sink, 0);   // read here: the parent need not
   } finally {
     libc.close(sink);
   }

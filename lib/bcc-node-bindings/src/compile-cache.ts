@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { BpfError, type BpfErrorCode } from './errors.ts';
 import { ARTIFACT_FORMAT, validateArtifact, type Artifact } from './artifact.ts';
 import { compileInProcess, type CompileRequest } from './compile.ts';
+import { CAPTURE_FILE_ENV } from './capture.ts';
 import { cacheRoot, findKernelHeaders, possibleCpus, tracefsPath } from './kernel.ts';
 import { childProcess } from './lazy-builtins.ts';
 
@@ -147,17 +148,30 @@ function workerCommand(): string[] {
 }
 
 function compileInChild(req: CompileRequest): Artifact {
-  const result = childProcess().spawnSync(process.execPath, workerCommand(), {
-    input: JSON.stringify(req),
-    maxBuffer: 256 << 20,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // What clang and LLVM print goes to this file, so that it survives LLVM ending the process.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-compile-'));
+  const captured = path.join(scratch, 'output');
+  let result: ReturnType<ReturnType<typeof childProcess>['spawnSync']>;
+  let printed = '';
+  try {
+    result = childProcess().spawnSync(process.execPath, workerCommand(), {
+      input: JSON.stringify(req),
+      maxBuffer: 256 << 20,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, [CAPTURE_FILE_ENV]: captured },
+    });
+    try { printed = fs.readFileSync(captured, 'utf8'); } catch { /* nothing was captured */ }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
   if (result.error) throw new BpfError('LOAD', `cannot start the compiler process: ${result.error.message}`);
   let reply: { artifact?: unknown; error?: { code: BpfErrorCode; message: string; log?: string; errno?: number } };
   try {
     reply = JSON.parse(result.stdout.toString('utf8'));
   } catch {
-    throw new BpfError('LOAD', `the compiler process failed (status ${result.status}): ${result.stderr.toString('utf8').trim().split('\n').pop() ?? ''}`);
+    // LLVM ended the process (a fatal error calls exit()): its last words say why.
+    const why = `${printed}\n${result.stderr.toString('utf8')}`.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+    throw new BpfError('COMPILE', `the compiler ended without an answer (status ${result.status})${why ? `: ${why}` : ''}`, { log: printed.trim() || undefined });
   }
   if (reply.error) throw new BpfError(reply.error.code, reply.error.message, { log: reply.error.log, errno: reply.error.errno });
   return validateArtifact(reply.artifact);

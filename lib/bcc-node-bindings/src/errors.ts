@@ -53,6 +53,7 @@ export const EACCES = 13;
 export const EINVAL = 22;
 export const E2BIG = 7;
 export const ENOSPC = 28;
+export const EFAULT = 14;
 export const EEXIST = 17;
 export const ENOTSUP = 95;
 export const ESRCH = 3;

@@ -5,7 +5,7 @@ import koffi from 'koffi';
 import { libbpf } from './ffi/libbpf.ts';
 import { libbcc } from './ffi/libbcc.ts';
 import { libc } from './ffi/libc.ts';
-import { BpfError, E2BIG, EACCES, EINVAL, ENOSPC, EPERM, errnoText } from './errors.ts';
+import { BpfError, E2BIG, EACCES, EFAULT, EINVAL, ENOSPC, EPERM, errnoText } from './errors.ts';
 import type { Artifact, ArtifactFunction } from './artifact.ts';
 import { PROG_TYPE } from './features.ts';
 import { kernelBtf } from './btf.ts';
@@ -160,8 +160,11 @@ function loadError(name: string, progType: number, errno: number, log: string): 
   if (errno === EPERM && progType === PROG_TYPE.TRACING) {
     return new BpfError('NOT_SUPPORTED', `the kernel refused to load ${name} as fentry/fexit (EPERM): use a tracepoint`, { errno });
   }
-  if ((errno === EACCES || errno === EINVAL) && log.trim()) {
-    const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l)).pop() ?? '';
+  // The verifier's last word, past its statistics: why it refused.
+  const reason = log.trim().split('\n').filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l)).pop() ?? '';
+  // EACCES/EINVAL: refused; E2BIG: it gave up walking (too many instructions or jumps); ENOSPC: the
+  // log did not fit (before 6.4); EFAULT: 6.1 says this of a statistics-only log of a refusal.
+  if (reason && [EACCES, EINVAL, E2BIG, ENOSPC, EFAULT].includes(errno)) {
     return new BpfError('VERIFIER', `the verifier rejected ${name}: ${reason}`, { errno, log: tail, verifierLog: log });
   }
   if (errno === E2BIG) return new BpfError('VERIFIER', `${name} is too large for this kernel`, { errno, log: tail, verifierLog: log });
