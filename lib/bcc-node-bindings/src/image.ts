@@ -16,6 +16,10 @@ const VERIFIER_TAIL_LINES = 25;
 const NAME_LEN = 15;
 
 let verifierLog: Buffer | null = null;
+/** The verifier's closing statistics line: a log that has it was not cut short. */
+const STATS_LINE = /^processed \d+ insns/m;
+/** Where the binding joins a log cut short to the reason a statistics-only load gave. */
+export const LOG_CUT = '[the log filled its buffer here; the verifier\'s last lines, from a statistics-only load:]';
 
 export class ProgramImage {
   /** One fd per artifact table, in the artifact's order. */
@@ -80,10 +84,21 @@ export class ProgramImage {
     // For map-value references the offset stays in the second slot; only the fd changes.
     for (const r of fn.relocations) insns.writeInt32LE(this.mapFds[r.table], r.insn * 8 + 4);
     const attachBtfId = progType === PROG_TYPE.TRACING ? tracingTarget(name) : progType === PROG_TYPE.LSM ? lsmTarget(name) : 0;
+    const refused = (errno: number, log: string): BpfError => {
+      // Before 6.4 a log that fills its buffer keeps its start and loses the verifier's reason at
+      // the end; a statistics-only load (a few lines) has the reason, so ask for that too.
+      if (errno === ENOSPC && !STATS_LINE.test(log)) {
+        const last = Buffer.alloc(64 << 10);
+        if (this.load(name, progType, attachType, attachBtfId, insns, last, 4) < 0 && readCString(last).trim()) {
+          log = `${log.trimEnd()}\n${LOG_CUT}\n${readCString(last).trim()}\n`;
+        }
+      }
+      return loadError(name, progType, errno, log);
+    };
     if (logLevel > 0) {
       const log = logBuffer();
       const fd = this.load(name, progType, attachType, attachBtfId, insns, log, logLevel);
-      if (fd < 0) throw loadError(name, progType, koffi.errno(), readCString(log));
+      if (fd < 0) throw refused(koffi.errno(), readCString(log));
       return { fd, log: readCString(log) };
     }
     let fd = this.load(name, progType, attachType, attachBtfId, insns, null, 0);
@@ -93,7 +108,7 @@ export class ProgramImage {
       const log = logBuffer();
       fd = this.load(name, progType, attachType, attachBtfId, insns, log, 1);
       if (fd >= 0) return { fd }; // a transient failure; keep the program
-      throw loadError(name, progType, errno, readCString(log));
+      throw refused(errno, readCString(log));
     }
     return { fd };
   }
