@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isBpfError } from 'bcc-node-bindings';
 import { PACKAGE_ROOT } from '../../lib/run/paths.ts';
 
 /**
@@ -16,6 +17,21 @@ export const courseFile = (name: string): string => path.join(COURSE_DIR, name);
 
 const WORKLOAD_SOURCES = path.join(COURSE_DIR, 'workloads');
 const WORKLOAD_BUILDS = path.join(os.tmpdir(), `bpfkit-learn-${process.getuid?.() ?? 0}`);
+
+// A step stopped by its surroundings (not root, no libbcc, a kernel without the feature) says so in
+// one line and exits 2, as the tools do; a program the verifier or clang refuses (after an edit
+// from a page's "Try this") shows its message and the log's last lines. Anything else is a bug
+// in the step, and keeps its stack trace.
+const SURROUNDINGS = new Set(['NOT_ROOT', 'LIBBCC_MISSING', 'TRACEFS_MISSING', 'HEADERS_MISSING', 'NOT_SUPPORTED', 'ATTACH_MISSING']);
+process.on('uncaughtException', (err) => {
+  if (!isBpfError(err)) {
+    process.stderr.write(`${err.stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+  const tail = err.code === 'VERIFIER' || err.code === 'COMPILE' ? `\n${err.log ?? ''}`.trimEnd() : '';
+  process.stderr.write(`bpfkit learn: ${err.message}${tail}\n`);
+  process.exit(SURROUNDINGS.has(err.code) ? 2 : 1);
+});
 
 /** Ends the step with one line on stderr and status 2: the tools' convention for bad input. */
 export function usageError(step: string, message: string): never {

@@ -57,6 +57,15 @@ test('bpfkit learn with a step that does not exist, or a bad option: one line on
   }
 });
 
+test('a step run without root says so in one line, status 2, as the tools do', () => {
+  // As nobody when the suite runs as root; as whoever runs it otherwise.
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const run = spawnSync(BPFKIT, ['learn', '1'], { encoding: 'utf8', cwd: '/', ...asNobody });
+  assert.equal(run.status, 2, run.stderr);
+  assert.equal(run.stdout, '');
+  assert.equal(run.stderr, 'bpfkit learn: must run as root (BPF needs CAP_BPF and CAP_PERFMON): try sudo\n');
+});
+
 test('the README\'s Learn eBPF section names every step', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Learn eBPF'));
