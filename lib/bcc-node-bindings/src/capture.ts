@@ -14,16 +14,18 @@ export interface Captured<T> {
 }
 
 /**
- * Set by the compile worker's parent: capture into this file instead of a memfd, so that what
- * LLVM printed before ending the process itself (exit() on a fatal error, with no return to us)
- * can still be read by the parent.
+ * Set by the compile worker's parent to a file descriptor the worker inherited (a memfd of the
+ * parent's): capture there instead of a memfd of our own, so that what LLVM printed before ending
+ * the process itself (exit() on a fatal error, with no return to us) can still be read by the
+ * parent. No file system is involved: the exporter's container has a read-only root.
  */
-export const CAPTURE_FILE_ENV = 'BPFKIT_CAPTURE_FILE';
+export const CAPTURE_FD_ENV = 'BPFKIT_CAPTURE_FD';
 
 function openSink(): number {
-  const file = process.env[CAPTURE_FILE_ENV];
-  if (file) {
-    try { return fs.openSync(file, 'w+'); } catch { /* fall back to a memfd */ }
+  const inherited = Number(process.env[CAPTURE_FD_ENV]);
+  if (Number.isInteger(inherited) && inherited > 2) {
+    const fd = libc.dup(inherited) as number;
+    if (fd >= 0) return fd;
   }
   return libc.memfd_create('bpfkit-capture', 0) as number;
 }
@@ -50,7 +52,6 @@ export function captureOutput<T>(call: () => T): Captured<T> {
   let output = '';
   try {
     output = fs.readFileSync(`/proc/self/fd/${sink}`, 'utf8');
-    if (process.env[CAPTURE_FILE_ENV]) fs.ftruncateSync(sink, 0);   // read here: the parent need not
   } finally {
     libc.close(sink);
   }

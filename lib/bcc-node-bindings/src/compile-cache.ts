@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { BpfError, type BpfErrorCode } from './errors.ts';
 import { ARTIFACT_FORMAT, validateArtifact, type Artifact } from './artifact.ts';
 import { compileInProcess, type CompileRequest } from './compile.ts';
-import { CAPTURE_FILE_ENV } from './capture.ts';
+import { CAPTURE_FD_ENV } from './capture.ts';
+import { libc } from './ffi/libc.ts';
 import { cacheRoot, findKernelHeaders, possibleCpus, tracefsPath } from './kernel.ts';
 import { childProcess } from './lazy-builtins.ts';
 
@@ -148,21 +149,21 @@ function workerCommand(): string[] {
 }
 
 function compileInChild(req: CompileRequest): Artifact {
-  // What clang and LLVM print goes to this file, so that it survives LLVM ending the process.
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-compile-'));
-  const captured = path.join(scratch, 'output');
+  // What clang and LLVM print goes to a memfd the worker inherits as fd 3, so that it survives
+  // LLVM ending the process.
+  const sink = libc.memfd_create('bpfkit-compile', 0) as number;
   let result: ReturnType<ReturnType<typeof childProcess>['spawnSync']>;
   let printed = '';
   try {
     result = childProcess().spawnSync(process.execPath, workerCommand(), {
       input: JSON.stringify(req),
       maxBuffer: 256 << 20,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, [CAPTURE_FILE_ENV]: captured },
+      stdio: sink >= 0 ? ['pipe', 'pipe', 'pipe', sink] : ['pipe', 'pipe', 'pipe'],
+      env: sink >= 0 ? { ...process.env, [CAPTURE_FD_ENV]: '3' } : process.env,
     });
-    try { printed = fs.readFileSync(captured, 'utf8'); } catch { /* nothing was captured */ }
+    if (sink >= 0) printed = fs.readFileSync(`/proc/self/fd/${sink}`, 'utf8');
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    if (sink >= 0) libc.close(sink);
   }
   if (result.error) throw new BpfError('LOAD', `cannot start the compiler process: ${result.error.message}`);
   let reply: { artifact?: unknown; error?: { code: BpfErrorCode; message: string; log?: string; errno?: number } };
