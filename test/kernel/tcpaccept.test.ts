@@ -53,7 +53,8 @@ function startProc(t: TestContext, argv: [string, string[]], word: string): Proc
       const m = new RegExp(`^${word}((?: \\d+)+)\\n`, 'm').exec(out);
       if (m) resolve(m[1].trim().split(' ').map(Number));
     });
-    proc.once('exit', () => reject(new Error(`${argv[0]} exited without a "${word}" line`)));
+    // 'close', not 'exit': a client that ends at once may exit before its stdout has been read.
+    proc.once('close', () => reject(new Error(`${argv[0]} exited without a "${word}" line`)));
   });
   line.catch(() => {});
   return { proc, line, done: once(proc, 'exit').then(([code]) => code as number) };
