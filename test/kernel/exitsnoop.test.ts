@@ -285,8 +285,10 @@ test('--metrics counts exits by code and deaths by signal, exactly', async (t) =
   // Both still running (a scrape of an ended tool is refused: say why instead).
   assert.equal(codeRun.child.exitCode, null, codeRun.stderr);
   assert.equal(signalRun.child.exitCode, null, signalRun.stderr);
-  const codeText = await scrape(codePort);
-  const signalText = await scrape(signalPort);
+  // A refused scrape (seen once in CI, not reproduced) says what each tool had said by then.
+  const said = (err: Error) => { throw new Error(`${err.message}\nthe --per-thread run said:\n${codeRun.stderr}\nthe other:\n${signalRun.stderr}`); };
+  const codeText = await scrape(codePort).catch(said);
+  const signalText = await scrape(signalPort).catch(said);
   await stop(codeRun, signalRun);
 
   const series = (text: string, family: string) => text.split('\n').filter((l) => l.startsWith(`${family}{`));
